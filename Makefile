@@ -1,0 +1,44 @@
+# The two commands a user needs: `make demo` and `make test`. Everything installs from
+# requirements.txt pinned by constraints.txt into .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha256sum | cut -c1-12)
+
+export PYTHONPATH := $(CURDIR)/plugins
+
+.PHONY: venv demo test lint format lock clean
+
+$(STAMP): requirements.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+demo: venv
+	$(PY) -m complaints.demo.run
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Re-pin the transitive dependencies after changing requirements.txt.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -r requirements.txt
+	.lockenv/bin/pip freeze --exclude-editable | sort -f > constraints.txt
+	rm -rf .lockenv
+
+clean:
+	rm -rf .airflow data test-artifacts

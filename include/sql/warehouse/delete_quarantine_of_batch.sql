@@ -1,0 +1,1 @@
+DELETE FROM quarantine WHERE batch_id = :batch_id

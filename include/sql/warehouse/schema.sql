@@ -1,0 +1,110 @@
+-- Complaint warehouse. Portable between PostgreSQL and SQLite: every statement here
+-- runs on both. Timestamps are UTC (TIMESTAMP without zone); received_date is the
+-- Asia/Bangkok calendar date the matter was received, the unit of the indicator windows.
+-- Statements are separated by lines holding only ';'. Only ingest_batch and
+-- ingested_file carry wall-clock times, so re-running an interval leaves every other
+-- table identical.
+
+CREATE TABLE IF NOT EXISTS dim_channel (
+    channel_code        TEXT PRIMARY KEY,
+    name_th             TEXT NOT NULL,
+    name_en             TEXT NOT NULL,
+    counts_in_indicator BOOLEAN NOT NULL
+)
+;
+CREATE TABLE IF NOT EXISTS dim_district (
+    district_code TEXT PRIMARY KEY,
+    name_th       TEXT NOT NULL,
+    name_en       TEXT NOT NULL
+)
+;
+CREATE TABLE IF NOT EXISTS dim_category (
+    category_code TEXT PRIMARY KEY,
+    name_th       TEXT NOT NULL,
+    name_en       TEXT NOT NULL,
+    default_unit  TEXT
+)
+;
+CREATE TABLE IF NOT EXISTS dim_unit (
+    unit_code TEXT PRIMARY KEY,
+    name_th   TEXT NOT NULL,
+    name_en   TEXT NOT NULL
+)
+;
+CREATE TABLE IF NOT EXISTS dim_status (
+    status_code TEXT PRIMARY KEY,
+    name_th     TEXT NOT NULL,
+    name_en     TEXT NOT NULL,
+    is_resolved BOOLEAN NOT NULL
+)
+;
+CREATE TABLE IF NOT EXISTS complaint (
+    channel            TEXT NOT NULL REFERENCES dim_channel (channel_code),
+    source_id          TEXT NOT NULL,
+    received_at        TIMESTAMP NOT NULL,
+    received_date      DATE NOT NULL,
+    district_code      TEXT NOT NULL REFERENCES dim_district (district_code),
+    category_code      TEXT NOT NULL REFERENCES dim_category (category_code),
+    description        TEXT,
+    latitude           DOUBLE PRECISION,
+    longitude          DOUBLE PRECISION,
+    reporter_pseudonym TEXT,
+    responsible_unit   TEXT REFERENCES dim_unit (unit_code),
+    status             TEXT NOT NULL REFERENCES dim_status (status_code),
+    acknowledged_at    TIMESTAMP,
+    resolved_at        TIMESTAMP,
+    resolution_report  TEXT,
+    source_updated_at  TIMESTAMP NOT NULL,
+    batch_id           TEXT NOT NULL,
+    PRIMARY KEY (channel, source_id)
+)
+;
+CREATE INDEX IF NOT EXISTS ix_complaint_received_date ON complaint (received_date, channel)
+;
+-- Every status change; no foreign key to complaint, so an update that arrives before
+-- its complaint is kept rather than lost.
+CREATE TABLE IF NOT EXISTS complaint_status_history (
+    channel    TEXT NOT NULL,
+    source_id  TEXT NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    status     TEXT NOT NULL REFERENCES dim_status (status_code),
+    note       TEXT,
+    batch_id   TEXT NOT NULL,
+    PRIMARY KEY (channel, source_id, changed_at, status)
+)
+;
+CREATE TABLE IF NOT EXISTS quarantine (
+    batch_id       TEXT NOT NULL,
+    row_number     INTEGER NOT NULL,
+    channel        TEXT NOT NULL,
+    source_id      TEXT,
+    reasons        TEXT NOT NULL,
+    raw_record     TEXT NOT NULL,
+    PRIMARY KEY (batch_id, row_number)
+)
+;
+CREATE INDEX IF NOT EXISTS ix_quarantine_channel ON quarantine (channel)
+;
+CREATE TABLE IF NOT EXISTS ingest_batch (
+    batch_id         TEXT PRIMARY KEY,
+    channel          TEXT NOT NULL,
+    interval_start   TIMESTAMP NOT NULL,
+    interval_end     TIMESTAMP NOT NULL,
+    source_part      TEXT NOT NULL,
+    rows_read        INTEGER NOT NULL,
+    rows_loaded      INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    checksum         TEXT,
+    outcome          TEXT NOT NULL,
+    message          TEXT,
+    finished_at      TIMESTAMP NOT NULL
+)
+;
+CREATE TABLE IF NOT EXISTS ingested_file (
+    channel     TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    file_name   TEXT NOT NULL,
+    batch_id    TEXT NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (channel, file_sha256)
+)

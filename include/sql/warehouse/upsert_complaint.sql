@@ -1,0 +1,29 @@
+-- Insert or update one complaint; an older snapshot never overwrites a newer one,
+-- so replaying an old file leaves the row as it is; an equally recent one (a corrected
+-- re-delivery) wins.
+INSERT INTO complaint (
+    channel, source_id, received_at, received_date, district_code, category_code, description,
+    latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
+    resolved_at, resolution_report, source_updated_at, batch_id
+) VALUES (
+    :channel, :source_id, :received_at, :received_date, :district_code, :category_code, :description,
+    :latitude, :longitude, :reporter_pseudonym, :responsible_unit, :status, :acknowledged_at,
+    :resolved_at, :resolution_report, :source_updated_at, :batch_id
+)
+ON CONFLICT (channel, source_id) DO UPDATE SET
+    received_at = excluded.received_at,
+    received_date = excluded.received_date,
+    district_code = excluded.district_code,
+    category_code = excluded.category_code,
+    description = excluded.description,
+    latitude = excluded.latitude,
+    longitude = excluded.longitude,
+    reporter_pseudonym = excluded.reporter_pseudonym,
+    responsible_unit = excluded.responsible_unit,
+    status = excluded.status,
+    acknowledged_at = excluded.acknowledged_at,
+    resolved_at = excluded.resolved_at,
+    resolution_report = excluded.resolution_report,
+    source_updated_at = excluded.source_updated_at,
+    batch_id = excluded.batch_id
+WHERE excluded.source_updated_at >= complaint.source_updated_at

@@ -1,0 +1,15 @@
+INSERT INTO ingest_batch (
+    batch_id, channel, interval_start, interval_end, source_part, rows_read, rows_loaded,
+    rows_quarantined, checksum, outcome, message, finished_at
+) VALUES (
+    :batch_id, :channel, :interval_start, :interval_end, :source_part, :rows_read, :rows_loaded,
+    :rows_quarantined, :checksum, :outcome, :message, :finished_at
+)
+ON CONFLICT (batch_id) DO UPDATE SET
+    rows_read = excluded.rows_read,
+    rows_loaded = excluded.rows_loaded,
+    rows_quarantined = excluded.rows_quarantined,
+    checksum = excluded.checksum,
+    outcome = excluded.outcome,
+    message = excluded.message,
+    finished_at = excluded.finished_at

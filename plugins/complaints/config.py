@@ -1,0 +1,188 @@
+"""Typed access to ``include/config/pipeline.yaml`` and the normalisers built on it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from complaints.paths import CONFIG_DIR
+
+PIPELINE_CONFIG = CONFIG_DIR / "pipeline.yaml"
+# The Airflow Asset the daily DAGs update and the quarterly DAG follows.
+WAREHOUSE_ASSET_URI = "warehouse://complaints/complaint"
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_DISTRICT_PREFIXES = ("เขต", "khet ", "district ")
+
+
+@dataclass(frozen=True)
+class Channel:
+    code: str
+    name_th: str
+    name_en: str
+    adapter: str
+    start_date: str
+    counts_in_indicator: bool
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    """A row of a code list (status, category, unit, district)."""
+
+    code: str
+    name_th: str
+    name_en: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def match_key(text: str) -> str:
+    """Fold a label to the form used for matching: NFC, no zero-width marks, lower case, single spaces."""
+    text = unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    raw: dict[str, Any]
+
+    @property
+    def timezone(self) -> str:
+        return self.raw["timezone"]
+
+    @property
+    def max_failed_share(self) -> float:
+        return float(self.raw["quarantine"]["max_failed_share"])
+
+    @property
+    def min_rows_for_share_rule(self) -> int:
+        return int(self.raw["quarantine"]["min_rows_for_share_rule"])
+
+    @property
+    def bangkok_bounds(self) -> dict[str, float]:
+        return dict(self.raw["bangkok_bounds"])
+
+    @property
+    def earliest_received_date(self) -> str:
+        return str(self.raw["earliest_received_date"])
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        out = {}
+        for code, entry in self.raw["channels"].items():
+            known = {"name_th", "name_en", "adapter", "start_date", "counts_in_indicator"}
+            out[code] = Channel(
+                code=code,
+                name_th=entry["name_th"],
+                name_en=entry["name_en"],
+                adapter=entry["adapter"],
+                start_date=str(entry["start_date"]),
+                counts_in_indicator=bool(entry.get("counts_in_indicator", False)),
+                settings={k: v for k, v in entry.items() if k not in known},
+            )
+        return out
+
+    def _entries(self, key: str) -> list[CodeEntry]:
+        return [
+            CodeEntry(
+                code=str(e["code"]),
+                name_th=e["name_th"],
+                name_en=e["name_en"],
+                extra={k: v for k, v in e.items() if k not in {"code", "name_th", "name_en"}},
+            )
+            for e in self.raw[key]
+        ]
+
+    @property
+    def statuses(self) -> list[CodeEntry]:
+        return self._entries("statuses")
+
+    @property
+    def categories(self) -> list[CodeEntry]:
+        return self._entries("categories")
+
+    @property
+    def units(self) -> list[CodeEntry]:
+        return self._entries("units")
+
+    @property
+    def districts(self) -> list[CodeEntry]:
+        return self._entries("districts")
+
+    def codes(self, key: str) -> list[str]:
+        """Codes of one list: ``statuses``, ``categories``, ``units``, ``districts`` or ``channels``."""
+        if key == "channels":
+            return list(self.raw["channels"])
+        return [e.code for e in self._entries(key)]
+
+    @property
+    def resolved_statuses(self) -> list[str]:
+        return [s.code for s in self.statuses if s.extra.get("resolved")]
+
+
+def _lookup(entries: list[CodeEntry]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for e in entries:
+        for label in [e.code, e.name_th, e.name_en, *e.extra.get("aliases", [])]:
+            key = match_key(label)
+            table[key] = e.code
+            table.setdefault(key.replace(" ", ""), e.code)
+    return table
+
+
+@cache
+def load_config(path: str | None = None) -> PipelineConfig:
+    with open(Path(path) if path else PIPELINE_CONFIG, encoding="utf-8") as fh:
+        return PipelineConfig(yaml.safe_load(fh))
+
+
+@cache
+def _lookups() -> dict[str, dict[str, str]]:
+    cfg = load_config()
+    return {key: _lookup(getattr(cfg, key)) for key in ("statuses", "categories", "units", "districts")}
+
+
+def normalise_district(label: object) -> str | None:
+    """District code for a Thai or English name, with or without the ``เขต`` prefix; None if unknown."""
+    if label is None or (isinstance(label, float) and label != label):
+        return None
+    key = match_key(str(label))
+    table = _lookups()["districts"]
+    if key in table:
+        return table[key]
+    for prefix in _DISTRICT_PREFIXES:
+        if key.startswith(prefix):
+            key = key[len(prefix):].strip()
+            break
+    return table.get(key) or table.get(key.replace(" ", ""))
+
+
+def _normalise(kind: str, label: object) -> str | None:
+    if label is None or (isinstance(label, float) and label != label):
+        return None
+    return _lookups()[kind].get(match_key(str(label)))
+
+
+def normalise_status(label: object) -> str | None:
+    return _normalise("statuses", label)
+
+
+def normalise_category(label: object) -> str | None:
+    return _normalise("categories", label)
+
+
+def normalise_unit(label: object) -> str | None:
+    return _normalise("units", label)
+
+
+def default_unit_for(category_code: str | None) -> str | None:
+    for c in load_config().categories:
+        if c.code == category_code:
+            return c.extra.get("default_unit")
+    return None

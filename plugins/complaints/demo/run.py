@@ -1,0 +1,143 @@
+"""`make demo`: generate fiscal year 2562, serve the API channels, run the daily DAGs, report.
+
+Everything runs on the embedded default: Airflow's SQLite metadata database under
+``.airflow/``, a SQLite warehouse and local folders under ``data/``. The daily DAGs are run
+through Airflow (``dag.test``) once per channel and month, with the month given as the
+``interval_start``/``interval_end`` params: the same code a daily run executes, over a
+wider window, so a year takes minutes instead of 1,460 runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from complaints.paths import PROJECT_ROOT, data_dir
+
+DEMO_START = "2018-10-01"
+DEMO_END = "2019-11-01"  # status updates of the fiscal year keep arriving in October
+API_TOKEN = "demo-token"
+
+
+def airflow_env(data: Path, api_base_url: str, pseudonym_key: str) -> dict[str, str]:
+    """Environment for Airflow on the embedded default, with the project's connections."""
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(PROJECT_ROOT / ".airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DEFAULT_TIMEZONE="Asia/Bangkok",
+        PYTHONPATH=str(PROJECT_ROOT / "plugins"),
+        COMPLAINTS_DATA_DIR=str(data),
+        GX_ANALYTICS_ENABLED="False",
+        AIRFLOW_CONN_COMPLAINTS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(data / "warehouse.sqlite")}),
+        AIRFLOW_CONN_COMPLAINTS_MIS_DB=json.dumps({"conn_type": "sqlite", "host": str(data / "sources" / "mis.sqlite")}),
+        AIRFLOW_CONN_COMPLAINTS_LINE_API=json.dumps(
+            {"conn_type": "http", "password": API_TOKEN, "extra": {"base_url": api_base_url}}
+        ),
+        AIRFLOW_CONN_COMPLAINTS_FACEBOOK_API=json.dumps(
+            {"conn_type": "http", "password": API_TOKEN, "extra": {"base_url": api_base_url}}
+        ),
+        AIRFLOW_CONN_COMPLAINTS_PSEUDONYM_KEY=json.dumps({"conn_type": "generic", "password": pseudonym_key}),
+    )
+    return env
+
+
+def demo_pseudonym_key(data: Path) -> str:
+    """A per-installation key kept outside the repository (data/ is git-ignored)."""
+    key_file = data / ".pseudonym_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def reset_demo_state(data: Path) -> None:
+    for sub in ("sources", "inbox", "archive", "demo-output"):
+        shutil.rmtree(data / sub, ignore_errors=True)
+    for name in ("warehouse.sqlite", "warehouse.sqlite-wal", "warehouse.sqlite-shm"):
+        (data / name).unlink(missing_ok=True)
+    airflow_db = PROJECT_ROOT / ".airflow" / "airflow.db"
+    airflow_db.unlink(missing_ok=True)
+
+
+def run_logged(args: list[str], env: dict[str, str], log_file: Path) -> None:
+    with log_file.open("a", encoding="utf-8") as log:
+        log.write(f"\n$ {' '.join(args)}\n")
+        log.flush()
+        result = subprocess.run(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    if result.returncode != 0:
+        sys.exit(f"demo step failed: {' '.join(args)} (exit {result.returncode}); see {log_file}")
+
+
+def export_quarantine(warehouse: Path, out_dir: Path) -> dict[str, Path]:
+    from sqlalchemy import text
+
+    from complaints.warehouse import make_engine
+
+    engine = make_engine(f"sqlite:///{warehouse}")
+    paths: dict[str, Path] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT channel, batch_id, row_number, source_id, reasons, raw_record FROM quarantine "
+                 "ORDER BY channel, batch_id, row_number")
+        ).all()
+    for row in rows:
+        path = out_dir / f"quarantine_{row.channel}.csv"
+        new = path not in paths.values()
+        with path.open("a", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            if new:
+                writer.writerow(["batch_id", "row_number", "source_id", "reasons", "raw_record"])
+            writer.writerow([row.batch_id, row.row_number, row.source_id, row.reasons, row.raw_record])
+        paths[row.channel] = path
+    return paths
+
+
+def main() -> None:
+    started = time.monotonic()
+    from complaints.demo.api_server import ApiServer
+    from complaints.demo.generate import generate_demo
+    from complaints.warehouse import load_summary, make_engine
+
+    data = data_dir()
+    reset_demo_state(data)
+    out_dir = data / "demo-output"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_file = out_dir / "airflow-demo.log"
+
+    print(f"1/4 generating fiscal year 2562 demo sources under {data}")
+    generate_demo(data)
+
+    with ApiServer(data, token=API_TOKEN, flaky=True) as server:
+        print(f"2/4 LINE and Facebook APIs served at {server.base_url} (with transient 503s)")
+        env = airflow_env(data, server.base_url, demo_pseudonym_key(data))
+        print(f"3/4 Airflow metadata database in {env['AIRFLOW_HOME']}; running the daily DAGs "
+              f"{DEMO_START} .. {DEMO_END} month by month (log: {log_file})")
+        run_logged([sys.executable, "-m", "airflow", "db", "migrate"], env, log_file)
+        run_logged([sys.executable, "-m", "complaints.demo.run_dags", DEMO_START, DEMO_END], env, log_file)
+
+    warehouse = data / "warehouse.sqlite"
+    print(f"4/4 loaded into the warehouse sqlite:///{warehouse}")
+    summary = load_summary(make_engine(f"sqlite:///{warehouse}"))
+    print(f"    {'channel':<14}{'complaints':>11}{'status changes':>16}{'quarantined':>13}")
+    for row in summary:
+        print(f"    {row['channel']:<14}{row['complaints']:>11,}{row['status_changes']:>16,}{row['quarantined']:>13,}")
+    exported = export_quarantine(warehouse, out_dir)
+    print("    quarantined rows: table `quarantine` in the warehouse, and as CSV:")
+    for channel, path in sorted(exported.items()):
+        print(f"      {channel:<14}{path}")
+    print(f"demo finished in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

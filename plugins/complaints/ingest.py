@@ -1,0 +1,191 @@
+"""Extract → validate → quarantine → load for one channel over one interval.
+
+This is everything a daily DAG run does; the DAG file only wires it. Each source part
+(a file, a query window, a page range) is one batch, written in one transaction, with a
+ledger row whose counts satisfy ``rows_read == rows_loaded + rows_quarantined``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine
+
+from complaints.adapters import ExtractRequest, SourceError, load_adapter
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, StatusEvent, derived_status_events, json_safe
+from complaints.config import load_config
+from complaints.validation import split_duplicates, validate_records
+from complaints.warehouse import BatchLedger, find_ingested_file, write_batch
+
+log = logging.getLogger(__name__)
+
+
+class QualityGateError(RuntimeError):
+    """A batch's quarantined share is over the configured threshold; nothing of it was loaded."""
+
+
+class IngestError(RuntimeError):
+    """One or more source parts could not be read; the others were loaded."""
+
+
+@dataclass
+class BatchReport:
+    batch_id: str
+    source_part: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    outcome: str
+    message: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    channel: str
+    interval_start: str
+    interval_end: str
+    batches: list[BatchReport] = field(default_factory=list)
+    unreadable_parts: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(b.rows_read for b in self.batches)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(b.rows_loaded for b in self.batches)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(b.rows_quarantined for b in self.batches)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(rows_read=self.rows_read, rows_loaded=self.rows_loaded, rows_quarantined=self.rows_quarantined)
+        return out
+
+
+def batch_id_for(request: ExtractRequest, batch: ExtractedBatch) -> str:
+    """Stable across retries and re-runs: a file is identified by its name and content,
+    any other part by the interval it covers."""
+    if batch.checksum:
+        key = f"{batch.channel}|{batch.source_part}|{batch.checksum}"
+    else:
+        key = f"{batch.channel}|{batch.source_part}|{request.interval_start.isoformat()}|{request.interval_end.isoformat()}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _record_raw(record: CanonicalComplaint) -> dict[str, Any]:
+    return json_safe(dict(record))
+
+
+def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine) -> BatchReport:
+    """Validate one extracted batch and write it; returns what was done."""
+    cfg = load_config()
+    channel = request.channel.code
+    batch_id = batch_id_for(request, batch)
+    ledger_base = dict(
+        batch_id=batch_id,
+        channel=channel,
+        interval_start=request.interval_start,
+        interval_end=request.interval_end,
+        source_part=batch.source_part,
+        checksum=batch.checksum,
+    )
+
+    if batch.checksum:
+        earlier = find_ingested_file(engine, channel, batch.checksum)
+        if earlier and earlier["batch_id"] != batch_id:
+            message = f"same content as {earlier['file_name']} (batch {earlier['batch_id']}), not counted again"
+            ledger = BatchLedger(**ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
+                                 outcome="duplicate_delivery", message=message)
+            write_batch(engine, ledger, [], [], [])
+            log.warning("%s: %s", batch.source_part, message)
+            return BatchReport(batch_id, batch.source_part, 0, 0, 0, "duplicate_delivery", message)
+
+    kept, duplicates = split_duplicates(batch.records)
+    validation = validate_records(channel, kept)
+    quarantined: list[tuple[str | None, list[str], dict[str, Any]]] = [
+        (r.source_id, [r.reason], r.raw) for r in batch.rejects
+    ]
+    quarantined += [(rec.get("source_id"), reasons, _record_raw(rec)) for rec, reasons in duplicates]
+    quarantined += [(rec.get("source_id"), reasons, _record_raw(rec)) for rec, reasons in validation.failed]
+    rows_read = batch.rows_read
+    share = len(quarantined) / rows_read if rows_read else 0.0
+
+    if rows_read >= cfg.min_rows_for_share_rule and share > cfg.max_failed_share:
+        message = (
+            f"{len(quarantined)} of {rows_read} rows ({share:.1%}) failed validation, over the "
+            f"{cfg.max_failed_share:.0%} threshold: the whole batch is held in quarantine and nothing was loaded"
+        )
+        held = [(rec["source_id"], ["held: batch over the quarantine threshold"], _record_raw(rec))
+                for rec in validation.valid]
+        ledger = BatchLedger(**ledger_base, rows_read=rows_read, rows_loaded=0,
+                             rows_quarantined=len(quarantined) + len(held), outcome="rejected", message=message)
+        write_batch(engine, ledger, [], [], quarantined + held)
+        return BatchReport(batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message)
+
+    loaded_ids = {rec["source_id"] for rec in validation.valid}
+    explicit_ids = {e.source_id for e in batch.status_events}
+    events: list[StatusEvent] = [e for e in batch.status_events if e.source_id in loaded_ids]
+    for rec in validation.valid:
+        if rec["source_id"] not in explicit_ids:
+            events.extend(derived_status_events(rec))
+
+    outcome = "loaded_with_warnings" if quarantined else "loaded"
+    message = None
+    if quarantined:
+        message = f"{len(quarantined)} of {rows_read} rows quarantined ({share:.1%})"
+        log.warning("%s %s: %s", channel, batch.source_part, message)
+    ledger = BatchLedger(**ledger_base, rows_read=rows_read, rows_loaded=len(validation.valid),
+                         rows_quarantined=len(quarantined), outcome=outcome, message=message)
+    write_batch(engine, ledger, validation.valid, events, quarantined,
+                file_name=batch.source_part if batch.checksum else None)
+    return BatchReport(batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined,
+                       outcome, message)
+
+
+def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
+    """Ingest every part the adapter plans for the interval.
+
+    Unreadable parts and batches over the quarantine threshold do not stop the other parts;
+    they fail the run at the end with a message naming each of them.
+    """
+    adapter = load_adapter(request.channel)
+    summary = IngestSummary(
+        channel=request.channel.code,
+        interval_start=request.interval_start.isoformat(),
+        interval_end=request.interval_end.isoformat(),
+    )
+    for part in adapter.plan(request):
+        try:
+            batch = adapter.read(request, part)
+        except SourceError as exc:
+            log.error("%s: %s", request.channel.code, exc)
+            summary.unreadable_parts.append(str(exc))
+            continue
+        report = process_batch(request, batch, engine)
+        summary.batches.append(report)
+        if report.outcome != "rejected":
+            adapter.after_load(request, part, batch)
+    problems = []
+    if summary.unreadable_parts:
+        problems.append("unreadable source parts (left in place for a re-run):\n  - " +
+                        "\n  - ".join(summary.unreadable_parts))
+    rejected = [b for b in summary.batches if b.outcome == "rejected"]
+    if rejected:
+        problems.append("batches held in quarantine:\n  - " +
+                        "\n  - ".join(f"{b.source_part}: {b.message}" for b in rejected))
+    if problems:
+        error = QualityGateError if rejected and not summary.unreadable_parts else IngestError
+        raise error(f"channel {request.channel.code}, interval {summary.interval_start} .. {summary.interval_end}: "
+                    + "\n".join(problems))
+    return summary
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

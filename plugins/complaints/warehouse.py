@@ -1,0 +1,208 @@
+"""The warehouse: schema, dimension seeding and the transactional load of one batch.
+
+All statements come from ``include/sql/warehouse/`` and take bound parameters. The same
+code runs on PostgreSQL (production) and SQLite (the embedded default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from complaints.canonical import CanonicalComplaint, StatusEvent, raw_json
+from complaints.config import load_config
+from complaints.paths import read_sql
+from complaints.thai_time import BANGKOK
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the warehouse URL; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@cache
+def sql(name: str) -> str:
+    return read_sql(f"warehouse/{name}.sql")
+
+
+def statements(script: str) -> list[str]:
+    """Split a script on lines holding only ';' (no SQL parser needed, no ';' inside data)."""
+    parts, current = [], []
+    for line in script.splitlines():
+        if line.strip() == ";":
+            parts.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    parts.append("\n".join(current))
+    return [p for p in parts if any(ln.strip() and not ln.strip().startswith("--") for ln in p.splitlines())]
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables and (re)seed the dimensions from the config; safe to run every time."""
+    cfg = load_config()
+    dimension_rows: list[list[dict[str, Any]]] = [
+        [
+            {"code": c.code, "name_th": c.name_th, "name_en": c.name_en,
+             "counts_in_indicator": c.counts_in_indicator}
+            for c in cfg.channels.values()
+        ],
+        [{"code": d.code, "name_th": d.name_th, "name_en": d.name_en} for d in cfg.districts],
+        [
+            {"code": c.code, "name_th": c.name_th, "name_en": c.name_en, "default_unit": c.extra.get("default_unit")}
+            for c in cfg.categories
+        ],
+        [{"code": u.code, "name_th": u.name_th, "name_en": u.name_en} for u in cfg.units],
+        [
+            {"code": s.code, "name_th": s.name_th, "name_en": s.name_en, "is_resolved": bool(s.extra.get("resolved"))}
+            for s in cfg.statuses
+        ],
+    ]
+    with engine.begin() as conn:
+        for statement in statements(sql("schema")):
+            conn.execute(text(statement))
+        for statement, rows in zip(statements(sql("seed_dimensions")), dimension_rows, strict=True):
+            conn.execute(text(statement), rows)
+
+
+def utc_naive(value: datetime | None) -> datetime | None:
+    """Timestamps are stored as UTC without zone, the one form both databases compare alike."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} reached the warehouse; adapters must attach a zone")
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def complaint_row(record: CanonicalComplaint, batch_id: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict(record)
+    row["received_date"] = record["received_at"].astimezone(BANGKOK).date()
+    for column in ("received_at", "acknowledged_at", "resolved_at", "source_updated_at"):
+        row[column] = utc_naive(record.get(column))  # type: ignore[arg-type]
+    for column in ("latitude", "longitude"):
+        value = row.get(column)
+        row[column] = None if value is None or value != value else float(value)
+    row["batch_id"] = batch_id
+    return row
+
+
+@dataclass(frozen=True)
+class BatchLedger:
+    batch_id: str
+    channel: str
+    interval_start: datetime
+    interval_end: datetime
+    source_part: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    checksum: str | None
+    outcome: str  # loaded | loaded_with_warnings | rejected | duplicate_delivery
+    message: str | None
+
+
+def write_batch(
+    engine: Engine,
+    ledger: BatchLedger,
+    complaints: Sequence[CanonicalComplaint],
+    status_events: Iterable[StatusEvent],
+    quarantined: Sequence[tuple[str | None, list[str], dict[str, Any]]],
+    file_name: str | None = None,
+) -> None:
+    """Write one batch in one transaction: complaints, their history, quarantine and the ledger.
+
+    ``quarantined`` holds (source_id, reasons, raw row). Any failure rolls everything back,
+    so no run leaves half a batch; a retry re-writes the same rows (the batch id is stable).
+    """
+    with engine.begin() as conn:
+        _write_batch(conn, ledger, complaints, status_events, quarantined, file_name)
+
+
+def _write_batch(
+    conn: Connection,
+    ledger: BatchLedger,
+    complaints: Sequence[CanonicalComplaint],
+    status_events: Iterable[StatusEvent],
+    quarantined: Sequence[tuple[str | None, list[str], dict[str, Any]]],
+    file_name: str | None,
+) -> None:
+    if complaints:
+        conn.execute(text(sql("upsert_complaint")), [complaint_row(r, ledger.batch_id) for r in complaints])
+    history = [
+        {
+            "channel": e.channel,
+            "source_id": e.source_id,
+            "changed_at": utc_naive(e.changed_at),
+            "status": e.status,
+            "note": e.note,
+            "batch_id": ledger.batch_id,
+        }
+        for e in status_events
+    ]
+    if history:
+        conn.execute(text(sql("insert_status_history")), history)
+    conn.execute(text(sql("delete_quarantine_of_batch")), {"batch_id": ledger.batch_id})
+    if quarantined:
+        conn.execute(
+            text(sql("insert_quarantine")),
+            [
+                {
+                    "batch_id": ledger.batch_id,
+                    "row_number": number,
+                    "channel": ledger.channel,
+                    "source_id": source_id,
+                    "reasons": "; ".join(reasons),
+                    "raw_record": raw_json(raw),
+                }
+                for number, (source_id, reasons, raw) in enumerate(quarantined, start=1)
+            ],
+        )
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    conn.execute(
+        text(sql("upsert_ingest_batch")),
+        {
+            **ledger.__dict__,
+            "interval_start": utc_naive(ledger.interval_start),
+            "interval_end": utc_naive(ledger.interval_end),
+            "finished_at": now,
+        },
+    )
+    if file_name and ledger.checksum and ledger.outcome != "rejected":
+        conn.execute(
+            text(sql("insert_ingested_file")),
+            {
+                "channel": ledger.channel,
+                "file_sha256": ledger.checksum,
+                "file_name": file_name,
+                "batch_id": ledger.batch_id,
+                "ingested_at": now,
+            },
+        )
+
+
+def find_ingested_file(engine: Engine, channel: str, file_sha256: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(text(sql("find_ingested_file")), {"channel": channel, "file_sha256": file_sha256})
+        found = row.mappings().first()
+        return dict(found) if found else None
+
+
+def load_summary(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(text(sql("load_summary"))).mappings()]

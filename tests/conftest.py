@@ -1,0 +1,74 @@
+"""Shared fixtures: a real PostgreSQL schema per test, a SQLite file per test, and an
+Airflow home with a migrated metadata database for the tests that run DAGs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+# Airflow reads its configuration on first import: point it at a throw-away home first.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="complaints-airflow-test-"))
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+os.environ.update(
+    AIRFLOW_HOME=str(_AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+    AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__UNIT_TEST_MODE="False",
+    GX_ANALYTICS_ENABLED="False",
+)
+
+PG_ADMIN_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+PSEUDONYM_KEY = "test-key-not-a-secret"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema in the real PostgreSQL server, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The warehouse tests run on both supported databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the throw-away Airflow metadata database once per session."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
+                   env=dict(os.environ))
+    return _AIRFLOW_HOME
+
+
+def bkk(*args: int) -> datetime:
+    from complaints.thai_time import BANGKOK
+
+    return datetime(*args, tzinfo=BANGKOK)

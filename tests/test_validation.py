@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from complaints.canonical import CanonicalComplaint
+from complaints.validation import build_suite, split_duplicates, validate_records
+from conftest import bkk
+
+
+def record(source_id: str = "A-1", **overrides) -> CanonicalComplaint:
+    base: CanonicalComplaint = {
+        "channel": "mis",
+        "source_id": source_id,
+        "received_at": bkk(2019, 1, 15, 9, 0),
+        "district_code": "1004",
+        "category_code": "waste",
+        "description": "ขยะล้นถังบริเวณปากซอยเจริญกรุง 42",
+        "latitude": 13.72,
+        "longitude": 100.51,
+        "reporter_pseudonym": "abc",
+        "responsible_unit": "cleansing_parks",
+        "status": "resolved",
+        "acknowledged_at": bkk(2019, 1, 15, 10, 0),
+        "resolved_at": bkk(2019, 1, 16, 9, 0),
+        "resolution_report": "จัดเก็บขยะเรียบร้อยแล้ว",
+        "source_updated_at": bkk(2019, 1, 16, 9, 0),
+    }
+    base.update(overrides)  # type: ignore[typeddict-item]
+    return base
+
+
+def reasons_of(outcome, source_id: str) -> list[str]:
+    return next(reasons for rec, reasons in outcome.failed if rec["source_id"] == source_id)
+
+
+def test_a_clean_record_passes_every_expectation():
+    outcome = validate_records("mis", [record()])
+    assert [r["source_id"] for r in outcome.valid] == ["A-1"]
+    assert outcome.failed == []
+
+
+def test_each_kind_of_bad_row_is_failed_with_a_readable_reason():
+    rows = [
+        record("ok"),
+        record("unknown-district", district_code=None),
+        record("resolved-early", resolved_at=bkk(2019, 1, 1, 0, 0)),
+        record("mojibake", description="à¸‚à¸¢à¸°à¸¥à¹‰à¸™"),
+        record("swapped-coords", latitude=100.51, longitude=13.72),
+        record("future", received_at=datetime.now(timezone.utc) + timedelta(days=30),
+               source_updated_at=datetime.now(timezone.utc) + timedelta(days=30),
+               acknowledged_at=None, resolved_at=None),
+        record("ce-year-as-be", received_at=datetime(1476, 1, 15, tzinfo=timezone.utc)),
+        record("bad-status", status="finished"),
+    ]
+    outcome = validate_records("mis", rows)
+    assert [r["source_id"] for r in outcome.valid] == ["ok"]
+    assert len(outcome.valid) + len(outcome.failed) == len(rows)
+    assert reasons_of(outcome, "unknown-district") == ["unknown or missing district"]
+    assert reasons_of(outcome, "resolved-early") == ["resolved before received"]
+    assert reasons_of(outcome, "mojibake") == ["description is mojibake (wrong text encoding)"]
+    assert "latitude outside Bangkok (swapped coordinates?)" in reasons_of(outcome, "swapped-coords")
+    assert any("in the future" in r for r in reasons_of(outcome, "future"))
+    assert any("Buddhist/Christian era" in r for r in reasons_of(outcome, "ce-year-as-be"))
+    assert reasons_of(outcome, "bad-status") == ["status not in the configured list"]
+
+
+def test_suite_value_sets_come_from_the_pipeline_config():
+    from complaints.config import load_config
+
+    suite = build_suite("mis")
+    district_rule = next(
+        e for e in suite.expectations
+        if e.expectation_type == "expect_column_values_to_be_in_set" and e.column == "district_code"
+    )
+    assert sorted(district_rule.value_set) == sorted(load_config().codes("districts"))
+    assert len(district_rule.value_set) == 50
+
+
+def test_duplicate_ids_keep_the_latest_row_and_quarantine_the_rest():
+    older = record("D-1", status="in_progress", resolved_at=None, source_updated_at=bkk(2019, 1, 15, 12, 0))
+    newer = record("D-1")
+    identical = record("D-2")
+    kept, dropped = split_duplicates([older, newer, identical, dict(identical)])
+    assert [r["source_id"] for r in kept] == ["D-1", "D-2"]
+    assert kept[0]["status"] == "resolved"
+    assert sorted(reasons[0] for _, reasons in dropped) == [
+        "duplicate delivery of an identical row in the same batch",
+        "superseded by a more recent row with the same source id in the same batch",
+    ]
