@@ -28,7 +28,6 @@ class Channel:
     name_en: str
     adapter: str
     start_date: str
-    counts_in_indicator: bool
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -76,14 +75,13 @@ class PipelineConfig:
     def channels(self) -> dict[str, Channel]:
         out = {}
         for code, entry in self.raw["channels"].items():
-            known = {"name_th", "name_en", "adapter", "start_date", "counts_in_indicator"}
+            known = {"name_th", "name_en", "adapter", "start_date"}
             out[code] = Channel(
                 code=code,
                 name_th=entry["name_th"],
                 name_en=entry["name_en"],
                 adapter=entry["adapter"],
                 start_date=str(entry["start_date"]),
-                counts_in_indicator=bool(entry.get("counts_in_indicator", False)),
                 settings={k: v for k, v in entry.items() if k not in known},
             )
         return out

@@ -58,11 +58,7 @@ def ensure_schema(engine: Engine) -> None:
     """Create missing tables and (re)seed the dimensions from the config; safe to run every time."""
     cfg = load_config()
     dimension_rows: list[list[dict[str, Any]]] = [
-        [
-            {"code": c.code, "name_th": c.name_th, "name_en": c.name_en,
-             "counts_in_indicator": c.counts_in_indicator}
-            for c in cfg.channels.values()
-        ],
+        [{"code": c.code, "name_th": c.name_th, "name_en": c.name_en} for c in cfg.channels.values()],
         [{"code": d.code, "name_th": d.name_th, "name_en": d.name_en} for d in cfg.districts],
         [
             {"code": c.code, "name_th": c.name_th, "name_en": c.name_en, "default_unit": c.extra.get("default_unit")}

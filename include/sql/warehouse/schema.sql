@@ -8,8 +8,7 @@
 CREATE TABLE IF NOT EXISTS dim_channel (
     channel_code        TEXT PRIMARY KEY,
     name_th             TEXT NOT NULL,
-    name_en             TEXT NOT NULL,
-    counts_in_indicator BOOLEAN NOT NULL
+    name_en             TEXT NOT NULL
 )
 ;
 CREATE TABLE IF NOT EXISTS dim_district (

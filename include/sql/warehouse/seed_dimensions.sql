@@ -1,9 +1,8 @@
 -- Dimensions are seeded from include/config/pipeline.yaml at every schema check, so a
 -- code added to the config is in the warehouse before the first row that uses it.
-INSERT INTO dim_channel (channel_code, name_th, name_en, counts_in_indicator)
-VALUES (:code, :name_th, :name_en, :counts_in_indicator)
-ON CONFLICT (channel_code) DO UPDATE SET
-    name_th = excluded.name_th, name_en = excluded.name_en, counts_in_indicator = excluded.counts_in_indicator
+INSERT INTO dim_channel (channel_code, name_th, name_en)
+VALUES (:code, :name_th, :name_en)
+ON CONFLICT (channel_code) DO UPDATE SET name_th = excluded.name_th, name_en = excluded.name_en
 ;
 INSERT INTO dim_district (district_code, name_th, name_en)
 VALUES (:code, :name_th, :name_en)
