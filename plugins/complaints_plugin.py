@@ -1,0 +1,12 @@
+"""Registers the project's Airflow extensions (the fiscal-quarter timetable)."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from complaints.fiscal_timetable import FiscalQuarterTimetable
+
+
+class ComplaintsPlugin(AirflowPlugin):
+    name = "complaints"
+    timetables = [FiscalQuarterTimetable]
