@@ -109,3 +109,55 @@ class IndicatorResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(hint: Any, value: Any) -> Any:
+    import dataclasses
+    import types
+    import typing
+
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode(inner[0], value)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return [_decode(item, v) for v in value]
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        return hint(**{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(hint)
+                       if f.name in value})
+    if hint is Decimal:
+        return Decimal(value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    return value
+
+
+def result_to_json(result: IndicatorResult) -> str:
+    """JSON of a result, exact (Decimals as strings), for storing the computed snapshot."""
+    import json
+
+    return json.dumps(_encode(result.as_dict()), ensure_ascii=False, sort_keys=True)
+
+
+def result_from_json(text: str) -> IndicatorResult:
+    import json
+
+    return _decode(IndicatorResult, json.loads(text))
