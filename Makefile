@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo test lint format lock clean
+.PHONY: venv demo test lint format lock clean system-deps
+SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0
 
 $(STAMP): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +40,14 @@ lock:
 	.lockenv/bin/pip install --quiet -r requirements.txt
 	.lockenv/bin/pip freeze --exclude-editable | sort -f > constraints.txt
 	rm -rf .lockenv
+
+# Debian packages the reports (Thai font, Pango for WeasyPrint, poppler) and the SMB tests need.
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 clean:
 	rm -rf .airflow data test-artifacts
