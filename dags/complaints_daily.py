@@ -72,10 +72,18 @@ for _channel in CONFIG.channels.values():
         },
         tags=["complaints", "daily-ingest", _channel.code],
         params={
-            "interval_start": Param(None, type=["null", "string"], format="date",
-                                    description="Override the data interval start (Bangkok date)"),
-            "interval_end": Param(None, type=["null", "string"], format="date",
-                                  description="Override the data interval end, exclusive (Bangkok date)"),
+            "interval_start": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                description="Override the data interval start (Bangkok date)",
+            ),
+            "interval_end": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                description="Override the data interval end, exclusive (Bangkok date)",
+            ),
         },
         doc_md=DAG_DOC.format(name_en=_channel.name_en, name_th=_channel.name_th, adapter=_channel.adapter),
     ) as _dag:

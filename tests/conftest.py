@@ -63,8 +63,9 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Migrate the throw-away Airflow metadata database once per session."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
-                   env=dict(os.environ))
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=dict(os.environ)
+    )
     return _AIRFLOW_HOME
 
 

@@ -9,8 +9,7 @@ import sys
 PROBE = """
 import calendar, json, sys
 from airflow import plugins_manager
-plugins_manager.ensure_plugins_loaded() if hasattr(plugins_manager, "ensure_plugins_loaded") else None
-plugins, errors = plugins_manager._get_plugins() if hasattr(plugins_manager, "_get_plugins") else (plugins_manager.plugins, plugins_manager.import_errors)
+plugins, errors = plugins_manager._get_plugins()
 print(json.dumps({
     "plugins": sorted(p.name for p in plugins),
     "errors": {k: str(v) for k, v in (errors or {}).items()},

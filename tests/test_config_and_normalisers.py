@@ -12,8 +12,9 @@ from complaints.config import (
 )
 
 
-@pytest.mark.parametrize("label", ["เขตบางรัก", "บางรัก", "Bang Rak", "bang rak", "BangRak", " เขต บางรัก ",
-                                   "Khet Bang Rak", "บาง\u200bรัก"])
+@pytest.mark.parametrize(
+    "label", ["เขตบางรัก", "บางรัก", "Bang Rak", "bang rak", "BangRak", " เขต บางรัก ", "Khet Bang Rak", "บาง\u200bรัก"]
+)
 def test_every_spelling_of_a_district_maps_to_one_code(label):
     assert normalise_district(label) == "1004"
 

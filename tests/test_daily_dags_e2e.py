@@ -70,14 +70,19 @@ def pipeline_env(airflow_db, demo_sources, pg_url, tmp_path, monkeypatch):
     with ApiServer(demo_sources, token="t0ken", flaky=True) as server:
         http = json.dumps({"conn_type": "http", "password": "t0ken", "extra": {"base_url": server.base_url}})
         monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(data))
-        monkeypatch.setenv("AIRFLOW_CONN_COMPLAINTS_WAREHOUSE", json.dumps(
-            {"conn_type": "postgres", "extra": {"sqlalchemy_url": pg_url}}))
-        monkeypatch.setenv("AIRFLOW_CONN_COMPLAINTS_MIS_DB", json.dumps(
-            {"conn_type": "postgres", "extra": {"sqlalchemy_url": mis_schema_url}}))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_COMPLAINTS_WAREHOUSE",
+            json.dumps({"conn_type": "postgres", "extra": {"sqlalchemy_url": pg_url}}),
+        )
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_COMPLAINTS_MIS_DB",
+            json.dumps({"conn_type": "postgres", "extra": {"sqlalchemy_url": mis_schema_url}}),
+        )
         monkeypatch.setenv("AIRFLOW_CONN_COMPLAINTS_LINE_API", http)
         monkeypatch.setenv("AIRFLOW_CONN_COMPLAINTS_FACEBOOK_API", http)
-        monkeypatch.setenv("AIRFLOW_CONN_COMPLAINTS_PSEUDONYM_KEY", json.dumps(
-            {"conn_type": "generic", "password": PSEUDONYM_KEY}))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_COMPLAINTS_PSEUDONYM_KEY", json.dumps({"conn_type": "generic", "password": PSEUDONYM_KEY})
+        )
         yield {"warehouse_url": pg_url, "data": data}
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{mis_schema}" CASCADE'))
@@ -103,11 +108,19 @@ def run_days(dags, days):
 def snapshot(url: str) -> dict[str, list[tuple]]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        tables = {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY {key}"))]
-                  for t, key in BUSINESS_TABLES.items()}
-        tables["ingest_batch"] = [tuple(r) for r in conn.execute(text(
-            "SELECT batch_id, channel, source_part, rows_read, rows_loaded, rows_quarantined, outcome "
-            "FROM ingest_batch ORDER BY batch_id"))]
+        tables = {
+            t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY {key}"))]
+            for t, key in BUSINESS_TABLES.items()
+        }
+        tables["ingest_batch"] = [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT batch_id, channel, source_part, rows_read, rows_loaded, rows_quarantined, outcome "
+                    "FROM ingest_batch ORDER BY batch_id"
+                )
+            )
+        ]
     engine.dispose()
     return tables
 
@@ -117,11 +130,15 @@ def test_each_daily_dag_loads_its_channel_and_every_batch_balances(pipeline_env,
     engine = create_engine(pipeline_env["warehouse_url"])
     with engine.connect() as conn:
         loaded = dict(conn.execute(text("SELECT channel, COUNT(*) FROM complaint GROUP BY channel")).all())
-        unbalanced = conn.execute(text(
-            "SELECT source_part FROM ingest_batch WHERE rows_read <> rows_loaded + rows_quarantined")).all()
-        intervals = conn.execute(text(
-            "SELECT DISTINCT channel, interval_start, interval_end FROM ingest_batch "
-            "WHERE channel IN ('mis', 'line', 'facebook')")).all()
+        unbalanced = conn.execute(
+            text("SELECT source_part FROM ingest_batch WHERE rows_read <> rows_loaded + rows_quarantined")
+        ).all()
+        intervals = conn.execute(
+            text(
+                "SELECT DISTINCT channel, interval_start, interval_end FROM ingest_batch "
+                "WHERE channel IN ('mis', 'line', 'facebook')"
+            )
+        ).all()
     engine.dispose()
     assert set(loaded) == set(daily_dags), f"channels loaded: {loaded}"
     assert all(count > 0 for count in loaded.values())

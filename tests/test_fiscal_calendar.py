@@ -16,9 +16,15 @@ BKK = "Asia/Bangkok"
 
 @pytest.mark.parametrize(
     ("day", "fy", "quarter"),
-    [(date(2018, 10, 1), 2562, 1), (date(2018, 12, 31), 2562, 1), (date(2019, 1, 1), 2562, 2),
-     (date(2019, 6, 24), 2562, 3), (date(2019, 8, 30), 2562, 4), (date(2019, 9, 30), 2562, 4),
-     (date(2019, 10, 1), 2563, 1)],
+    [
+        (date(2018, 10, 1), 2562, 1),
+        (date(2018, 12, 31), 2562, 1),
+        (date(2019, 1, 1), 2562, 2),
+        (date(2019, 6, 24), 2562, 3),
+        (date(2019, 8, 30), 2562, 4),
+        (date(2019, 9, 30), 2562, 4),
+        (date(2019, 10, 1), 2563, 1),
+    ],
 )
 def test_dates_fall_in_the_right_fiscal_year_and_quarter(day, fy, quarter):
     assert (fiscal_year_be(day), fiscal_quarter(day)) == (fy, quarter)
@@ -26,7 +32,11 @@ def test_dates_fall_in_the_right_fiscal_year_and_quarter(day, fy, quarter):
 
 def test_quarter_ends_of_fiscal_year_2562():
     assert [quarter_end(2562, q) for q in (1, 2, 3, 4)] == [
-        date(2018, 12, 31), date(2019, 3, 31), date(2019, 6, 30), date(2019, 9, 30)]
+        date(2018, 12, 31),
+        date(2019, 3, 31),
+        date(2019, 6, 30),
+        date(2019, 9, 30),
+    ]
     assert fiscal_year_start(date(2019, 8, 30)) == date(2018, 10, 1)
     assert previous_quarter_end(date(2019, 4, 15)) == date(2019, 3, 31)
     assert previous_quarter_end(date(2019, 10, 1)) == date(2019, 9, 30)

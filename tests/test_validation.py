@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from complaints.canonical import CanonicalComplaint
 from complaints.validation import build_suite, split_duplicates, validate_records
@@ -46,10 +46,14 @@ def test_each_kind_of_bad_row_is_failed_with_a_readable_reason():
         record("resolved-early", resolved_at=bkk(2019, 1, 1, 0, 0)),
         record("mojibake", description="à¸‚à¸¢à¸°à¸¥à¹‰à¸™"),
         record("swapped-coords", latitude=100.51, longitude=13.72),
-        record("future", received_at=datetime.now(timezone.utc) + timedelta(days=30),
-               source_updated_at=datetime.now(timezone.utc) + timedelta(days=30),
-               acknowledged_at=None, resolved_at=None),
-        record("ce-year-as-be", received_at=datetime(1476, 1, 15, tzinfo=timezone.utc)),
+        record(
+            "future",
+            received_at=datetime.now(UTC) + timedelta(days=30),
+            source_updated_at=datetime.now(UTC) + timedelta(days=30),
+            acknowledged_at=None,
+            resolved_at=None,
+        ),
+        record("ce-year-as-be", received_at=datetime(1476, 1, 15, tzinfo=UTC)),
         record("bad-status", status="finished"),
     ]
     outcome = validate_records("mis", rows)
@@ -69,7 +73,8 @@ def test_suite_value_sets_come_from_the_pipeline_config():
 
     suite = build_suite("mis")
     district_rule = next(
-        e for e in suite.expectations
+        e
+        for e in suite.expectations
         if e.expectation_type == "expect_column_values_to_be_in_set" and e.column == "district_code"
     )
     assert sorted(district_rule.value_set) == sorted(load_config().codes("districts"))

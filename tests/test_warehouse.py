@@ -14,9 +14,17 @@ from test_validation import record
 
 def ledger(batch_id: str = "b1", rows: int = 1, quarantined: int = 0) -> BatchLedger:
     return BatchLedger(
-        batch_id=batch_id, channel="mis", interval_start=bkk(2019, 1, 15), interval_end=bkk(2019, 1, 16),
-        source_part="2019-01-15", rows_read=rows + quarantined, rows_loaded=rows, rows_quarantined=quarantined,
-        checksum=None, outcome="loaded", message=None,
+        batch_id=batch_id,
+        channel="mis",
+        interval_start=bkk(2019, 1, 15),
+        interval_end=bkk(2019, 1, 16),
+        source_part="2019-01-15",
+        rows_read=rows + quarantined,
+        rows_loaded=rows,
+        rows_quarantined=quarantined,
+        checksum=None,
+        outcome="loaded",
+        message=None,
     )
 
 
@@ -39,12 +47,22 @@ def test_schema_creation_is_repeatable_and_seeds_dimensions_from_config(engine):
     assert table(engine, "SELECT name_th FROM dim_district WHERE district_code = '1004'") == [("บางรัก",)]
     assert table(engine, "SELECT status_code FROM dim_status WHERE is_resolved = TRUE") == [("resolved",)]
     assert {r[0] for r in table(engine, "SELECT channel_code FROM dim_channel")} == {
-        "mis", "hotline_1555", "line", "facebook"}
+        "mis",
+        "hotline_1555",
+        "line",
+        "facebook",
+    }
 
 
 def test_received_date_is_the_bangkok_calendar_day_and_times_are_stored_in_utc(engine):
-    late_evening = record("N-1", received_at=bkk(2019, 3, 31, 23, 30), acknowledged_at=None,
-                          resolved_at=None, status="received", source_updated_at=bkk(2019, 3, 31, 23, 30))
+    late_evening = record(
+        "N-1",
+        received_at=bkk(2019, 3, 31, 23, 30),
+        acknowledged_at=None,
+        resolved_at=None,
+        status="received",
+        source_updated_at=bkk(2019, 3, 31, 23, 30),
+    )
     write_batch(engine, ledger(), [late_evening], [], [])
     [(received_date, received_at)] = table(engine, "SELECT received_date, received_at FROM complaint")
     assert str(received_date) == "2019-03-31"
@@ -53,8 +71,10 @@ def test_received_date_is_the_bangkok_calendar_day_and_times_are_stored_in_utc(e
 
 def test_reloading_the_same_batch_leaves_the_warehouse_identical(engine):
     rows = [record("A-1"), record("A-2", district_code="1001")]
-    events = [StatusEvent("mis", "A-1", "received", bkk(2019, 1, 15, 9, 0)),
-              StatusEvent("mis", "A-1", "resolved", bkk(2019, 1, 16, 9, 0))]
+    events = [
+        StatusEvent("mis", "A-1", "received", bkk(2019, 1, 15, 9, 0)),
+        StatusEvent("mis", "A-1", "resolved", bkk(2019, 1, 16, 9, 0)),
+    ]
     quarantine = [("A-3", ["unknown or missing district"], {"source_id": "A-3"})]
     for _ in range(2):
         write_batch(engine, ledger(rows=2, quarantined=1), rows, events, quarantine)
@@ -83,8 +103,13 @@ def test_a_failing_batch_writes_nothing_at_all(engine):
 
 
 def test_load_summary_counts_per_channel(engine):
-    write_batch(engine, ledger(), [record("A-1")], [StatusEvent("mis", "A-1", "received", bkk(2019, 1, 15))],
-                [(None, ["missing source id"], {})])
+    write_batch(
+        engine,
+        ledger(),
+        [record("A-1")],
+        [StatusEvent("mis", "A-1", "received", bkk(2019, 1, 15))],
+        [(None, ["missing source id"], {})],
+    )
     summary = {r["channel"]: r for r in load_summary(engine)}
     assert (summary["mis"]["complaints"], summary["mis"]["status_changes"], summary["mis"]["quarantined"]) == (1, 1, 1)
     assert summary["line"]["complaints"] == 0

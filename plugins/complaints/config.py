@@ -156,7 +156,7 @@ def normalise_district(label: object) -> str | None:
         return table[key]
     for prefix in _DISTRICT_PREFIXES:
         if key.startswith(prefix):
-            key = key[len(prefix):].strip()
+            key = key[len(prefix) :].strip()
             break
     return table.get(key) or table.get(key.replace(" ", ""))
 

@@ -62,9 +62,7 @@ class FiscalQuarterTimetable(Timetable):
 
     def _run_for_quarter_end(self, end: date) -> FiscalQuarterRunInfo:
         interval = self.interval_for_cutoff(end)
-        return FiscalQuarterRunInfo(
-            run_after=interval.end + timedelta(days=self.delay_days), data_interval=interval
-        )
+        return FiscalQuarterRunInfo(run_after=interval.end + timedelta(days=self.delay_days), data_interval=interval)
 
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
         local = run_after.in_timezone(self.timezone_name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine
@@ -75,7 +74,8 @@ def batch_id_for(request: ExtractRequest, batch: ExtractedBatch) -> str:
     if batch.checksum:
         key = f"{batch.channel}|{batch.source_part}|{batch.checksum}"
     else:
-        key = f"{batch.channel}|{batch.source_part}|{request.interval_start.isoformat()}|{request.interval_end.isoformat()}"
+        interval = f"{request.interval_start.isoformat()}|{request.interval_end.isoformat()}"
+        key = f"{batch.channel}|{batch.source_part}|{interval}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
@@ -101,8 +101,14 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
         earlier = find_ingested_file(engine, channel, batch.checksum)
         if earlier and earlier["batch_id"] != batch_id:
             message = f"same content as {earlier['file_name']} (batch {earlier['batch_id']}), not counted again"
-            ledger = BatchLedger(**ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
-                                 outcome="duplicate_delivery", message=message)
+            ledger = BatchLedger(
+                **ledger_base,
+                rows_read=0,
+                rows_loaded=0,
+                rows_quarantined=0,
+                outcome="duplicate_delivery",
+                message=message,
+            )
             write_batch(engine, ledger, [], [], [])
             log.warning("%s: %s", batch.source_part, message)
             return BatchReport(batch_id, batch.source_part, 0, 0, 0, "duplicate_delivery", message)
@@ -122,10 +128,18 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             f"{len(quarantined)} of {rows_read} rows ({share:.1%}) failed validation, over the "
             f"{cfg.max_failed_share:.0%} threshold: the whole batch is held in quarantine and nothing was loaded"
         )
-        held = [(rec["source_id"], ["held: batch over the quarantine threshold"], _record_raw(rec))
-                for rec in validation.valid]
-        ledger = BatchLedger(**ledger_base, rows_read=rows_read, rows_loaded=0,
-                             rows_quarantined=len(quarantined) + len(held), outcome="rejected", message=message)
+        held = [
+            (rec["source_id"], ["held: batch over the quarantine threshold"], _record_raw(rec))
+            for rec in validation.valid
+        ]
+        ledger = BatchLedger(
+            **ledger_base,
+            rows_read=rows_read,
+            rows_loaded=0,
+            rows_quarantined=len(quarantined) + len(held),
+            outcome="rejected",
+            message=message,
+        )
         write_batch(engine, ledger, [], [], quarantined + held)
         return BatchReport(batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message)
 
@@ -141,12 +155,20 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
     if quarantined:
         message = f"{len(quarantined)} of {rows_read} rows quarantined ({share:.1%})"
         log.warning("%s %s: %s", channel, batch.source_part, message)
-    ledger = BatchLedger(**ledger_base, rows_read=rows_read, rows_loaded=len(validation.valid),
-                         rows_quarantined=len(quarantined), outcome=outcome, message=message)
-    write_batch(engine, ledger, validation.valid, events, quarantined,
-                file_name=batch.source_part if batch.checksum else None)
-    return BatchReport(batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined,
-                       outcome, message)
+    ledger = BatchLedger(
+        **ledger_base,
+        rows_read=rows_read,
+        rows_loaded=len(validation.valid),
+        rows_quarantined=len(quarantined),
+        outcome=outcome,
+        message=message,
+    )
+    write_batch(
+        engine, ledger, validation.valid, events, quarantined, file_name=batch.source_part if batch.checksum else None
+    )
+    return BatchReport(
+        batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined, outcome, message
+    )
 
 
 def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
@@ -174,18 +196,18 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
             adapter.after_load(request, part, batch)
     problems = []
     if summary.unreadable_parts:
-        problems.append("unreadable source parts (left in place for a re-run):\n  - " +
-                        "\n  - ".join(summary.unreadable_parts))
+        problems.append(
+            "unreadable source parts (left in place for a re-run):\n  - " + "\n  - ".join(summary.unreadable_parts)
+        )
     rejected = [b for b in summary.batches if b.outcome == "rejected"]
     if rejected:
-        problems.append("batches held in quarantine:\n  - " +
-                        "\n  - ".join(f"{b.source_part}: {b.message}" for b in rejected))
+        problems.append(
+            "batches held in quarantine:\n  - " + "\n  - ".join(f"{b.source_part}: {b.message}" for b in rejected)
+        )
     if problems:
         error = QualityGateError if rejected and not summary.unreadable_parts else IngestError
-        raise error(f"channel {request.channel.code}, interval {summary.interval_start} .. {summary.interval_end}: "
-                    + "\n".join(problems))
+        raise error(
+            f"channel {request.channel.code}, interval {summary.interval_start} .. {summary.interval_end}: "
+            + "\n".join(problems)
+        )
     return summary
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

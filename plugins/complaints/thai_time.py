@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BE_OFFSET = 543
 
 THAI_MONTHS = (
-    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
 )
 
-_BE_DATETIME = re.compile(
-    r"^\s*(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})(?:\s+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?\s*$"
-)
+_BE_DATETIME = re.compile(r"^\s*(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})(?:\s+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?\s*$")
 
 
 class DateParseError(ValueError):
@@ -36,15 +44,13 @@ def parse_be_datetime(text: str) -> datetime:
     if year < 2400:
         raise DateParseError(f"year {year} is not Buddhist era (expected 25xx): {text!r}")
     try:
-        return datetime(
-            year - BE_OFFSET, month, day, int(m[4] or 0), int(m[5] or 0), int(m[6] or 0), tzinfo=BANGKOK
-        )
+        return datetime(year - BE_OFFSET, month, day, int(m[4] or 0), int(m[5] or 0), int(m[6] or 0), tzinfo=BANGKOK)
     except ValueError as exc:
         raise DateParseError(f"impossible date {text!r}: {exc}") from exc
 
 
 def from_epoch_millis(value: int | float | str) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc).astimezone(BANGKOK)
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC).astimezone(BANGKOK)
 
 
 def to_bangkok(value: datetime) -> datetime:
@@ -54,7 +60,7 @@ def to_bangkok(value: datetime) -> datetime:
 
 
 def thai_date(value: date) -> str:
-    """"30 สิงหาคม 2562": the form Thai government reports use."""
+    """ "30 สิงหาคม 2562": the form Thai government reports use."""
     return f"{value.day} {THAI_MONTHS[value.month - 1]} {value.year + BE_OFFSET}"
 
 

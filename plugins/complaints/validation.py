@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
     """(expectation class name, kwargs, reason) for every rule a canonical row must pass."""
     cfg = load_config()
     bounds = cfg.bangkok_bounds
-    earliest = datetime.fromisoformat(cfg.earliest_received_date).replace(tzinfo=timezone.utc)
+    earliest = datetime.fromisoformat(cfg.earliest_received_date).replace(tzinfo=UTC)
     latest = now + FUTURE_TOLERANCE
     rules: list[tuple[str, dict[str, Any], str]] = [
         ("ExpectColumnValuesToNotBeNull", {"column": "source_id"}, "missing source id"),
@@ -52,37 +52,86 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
         ("ExpectColumnValuesToNotBeNull", {"column": "category_code"}, "unknown or missing category"),
         ("ExpectColumnValuesToNotBeNull", {"column": "status"}, "unknown or missing status"),
         ("ExpectColumnValuesToBeInSet", {"column": "channel", "value_set": cfg.codes("channels")}, "unknown channel"),
-        ("ExpectColumnValuesToBeInSet", {"column": "district_code", "value_set": cfg.codes("districts")},
-         "district not one of Bangkok's 50"),
-        ("ExpectColumnValuesToBeInSet", {"column": "category_code", "value_set": cfg.codes("categories")},
-         "category not in the configured list"),
-        ("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": cfg.codes("statuses")},
-         "status not in the configured list"),
-        ("ExpectColumnValuesToBeInSet", {"column": "responsible_unit", "value_set": cfg.codes("units")},
-         "responsible unit not in the configured list"),
-        ("ExpectColumnValuesToBeBetween", {"column": "received_at", "min_value": earliest, "max_value": latest},
-         f"received date before {cfg.earliest_received_date} or in the future (Buddhist/Christian era mix-up?)"),
-        ("ExpectColumnValuesToBeBetween", {"column": "source_updated_at", "max_value": latest},
-         "update time in the future"),
-        ("ExpectColumnPairValuesAToBeGreaterThanB",
-         {"column_A": "acknowledged_at", "column_B": "received_at", "or_equal": True,
-          "ignore_row_if": "either_value_is_missing"}, "acknowledged before received"),
-        ("ExpectColumnPairValuesAToBeGreaterThanB",
-         {"column_A": "resolved_at", "column_B": "received_at", "or_equal": True,
-          "ignore_row_if": "either_value_is_missing"}, "resolved before received"),
-        ("ExpectColumnPairValuesAToBeGreaterThanB",
-         {"column_A": "source_updated_at", "column_B": "received_at", "or_equal": True,
-          "ignore_row_if": "either_value_is_missing"}, "updated before received"),
-        ("ExpectColumnValuesToBeBetween",
-         {"column": "latitude", "min_value": bounds["lat_min"], "max_value": bounds["lat_max"]},
-         "latitude outside Bangkok (swapped coordinates?)"),
-        ("ExpectColumnValuesToBeBetween",
-         {"column": "longitude", "min_value": bounds["lon_min"], "max_value": bounds["lon_max"]},
-         "longitude outside Bangkok (swapped coordinates?)"),
-        ("ExpectColumnValuesToNotMatchRegex", {"column": "description", "regex": MOJIBAKE_PATTERN},
-         "description is mojibake (wrong text encoding)"),
-        ("ExpectColumnValuesToNotMatchRegex", {"column": "resolution_report", "regex": MOJIBAKE_PATTERN},
-         "resolution report is mojibake (wrong text encoding)"),
+        (
+            "ExpectColumnValuesToBeInSet",
+            {"column": "district_code", "value_set": cfg.codes("districts")},
+            "district not one of Bangkok's 50",
+        ),
+        (
+            "ExpectColumnValuesToBeInSet",
+            {"column": "category_code", "value_set": cfg.codes("categories")},
+            "category not in the configured list",
+        ),
+        (
+            "ExpectColumnValuesToBeInSet",
+            {"column": "status", "value_set": cfg.codes("statuses")},
+            "status not in the configured list",
+        ),
+        (
+            "ExpectColumnValuesToBeInSet",
+            {"column": "responsible_unit", "value_set": cfg.codes("units")},
+            "responsible unit not in the configured list",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "received_at", "min_value": earliest, "max_value": latest},
+            f"received date before {cfg.earliest_received_date} or in the future (Buddhist/Christian era mix-up?)",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "source_updated_at", "max_value": latest},
+            "update time in the future",
+        ),
+        (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "acknowledged_at",
+                "column_B": "received_at",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "acknowledged before received",
+        ),
+        (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "resolved_at",
+                "column_B": "received_at",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "resolved before received",
+        ),
+        (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "source_updated_at",
+                "column_B": "received_at",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "updated before received",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "latitude", "min_value": bounds["lat_min"], "max_value": bounds["lat_max"]},
+            "latitude outside Bangkok (swapped coordinates?)",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "longitude", "min_value": bounds["lon_min"], "max_value": bounds["lon_max"]},
+            "longitude outside Bangkok (swapped coordinates?)",
+        ),
+        (
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": "description", "regex": MOJIBAKE_PATTERN},
+            "description is mojibake (wrong text encoding)",
+        ),
+        (
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": "resolution_report", "regex": MOJIBAKE_PATTERN},
+            "resolution report is mojibake (wrong text encoding)",
+        ),
     ]
     return rules
 
@@ -92,7 +141,7 @@ def build_suite(channel: str, now: datetime | None = None) -> gx.ExpectationSuit
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=f"complaints_{channel}")
-    for class_name, kwargs, reason in _expectations(now or datetime.now(timezone.utc)):
+    for class_name, kwargs, reason in _expectations(now or datetime.now(UTC)):
         expectation_class = getattr(gx.expectations, class_name)
         suite.add_expectation(expectation_class(**kwargs, meta={"reason": reason}))
     return suite
@@ -121,9 +170,7 @@ def records_frame(records: list[CanonicalComplaint]) -> pd.DataFrame:
     return frame
 
 
-def validate_records(
-    channel: str, records: list[CanonicalComplaint], now: datetime | None = None
-) -> ValidationOutcome:
+def validate_records(channel: str, records: list[CanonicalComplaint], now: datetime | None = None) -> ValidationOutcome:
     """Run the channel's suite over ``records``; every record ends in exactly one of valid/failed."""
     if not records:
         return ValidationOutcome()
@@ -167,8 +214,8 @@ def split_duplicates(
             continue
         if key in keep:
             previous = records[keep[key]]
-            newer = (record.get("source_updated_at") or datetime.min.replace(tzinfo=timezone.utc)) >= (
-                previous.get("source_updated_at") or datetime.min.replace(tzinfo=timezone.utc)
+            newer = (record.get("source_updated_at") or datetime.min.replace(tzinfo=UTC)) >= (
+                previous.get("source_updated_at") or datetime.min.replace(tzinfo=UTC)
             )
             loser, keep_pos = (previous, position) if newer else (record, keep[key])
             identical = loser == records[keep_pos]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -83,7 +83,7 @@ def utc_naive(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} reached the warehouse; adapters must attach a zone")
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def complaint_row(record: CanonicalComplaint, batch_id: str) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def _write_batch(
                 for number, (source_id, reasons, raw) in enumerate(quarantined, start=1)
             ],
         )
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     conn.execute(
         text(sql("upsert_ingest_batch")),
         {

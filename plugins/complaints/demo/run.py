@@ -39,7 +39,9 @@ def airflow_env(data: Path, api_base_url: str, pseudonym_key: str) -> dict[str, 
         COMPLAINTS_DATA_DIR=str(data),
         GX_ANALYTICS_ENABLED="False",
         AIRFLOW_CONN_COMPLAINTS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(data / "warehouse.sqlite")}),
-        AIRFLOW_CONN_COMPLAINTS_MIS_DB=json.dumps({"conn_type": "sqlite", "host": str(data / "sources" / "mis.sqlite")}),
+        AIRFLOW_CONN_COMPLAINTS_MIS_DB=json.dumps(
+            {"conn_type": "sqlite", "host": str(data / "sources" / "mis.sqlite")}
+        ),
         AIRFLOW_CONN_COMPLAINTS_LINE_API=json.dumps(
             {"conn_type": "http", "password": API_TOKEN, "extra": {"base_url": api_base_url}}
         ),
@@ -88,8 +90,10 @@ def export_quarantine(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT channel, batch_id, row_number, source_id, reasons, raw_record FROM quarantine "
-                 "ORDER BY channel, batch_id, row_number")
+            text(
+                "SELECT channel, batch_id, row_number, source_id, reasons, raw_record FROM quarantine "
+                "ORDER BY channel, batch_id, row_number"
+            )
         ).all()
     for row in rows:
         path = out_dir / f"quarantine_{row.channel}.csv"
@@ -121,8 +125,10 @@ def main() -> None:
     with ApiServer(data, token=API_TOKEN, flaky=True) as server:
         print(f"2/4 LINE and Facebook APIs served at {server.base_url} (with transient 503s)")
         env = airflow_env(data, server.base_url, demo_pseudonym_key(data))
-        print(f"3/4 Airflow metadata database in {env['AIRFLOW_HOME']}; running the daily DAGs "
-              f"{DEMO_START} .. {DEMO_END} month by month (log: {log_file})")
+        print(
+            f"3/4 Airflow metadata database in {env['AIRFLOW_HOME']}; running the daily DAGs "
+            f"{DEMO_START} .. {DEMO_END} month by month (log: {log_file})"
+        )
         run_logged([sys.executable, "-m", "airflow", "db", "migrate"], env, log_file)
         run_logged([sys.executable, "-m", "complaints.demo.run_dags", DEMO_START, DEMO_END], env, log_file)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from itertools import pairwise
 
 import pendulum
 
@@ -31,7 +32,7 @@ def main(start_text: str, end_text: str) -> int:
     failures = []
     for code in load_config().channels:
         dag = bag.get_dag(f"complaints_daily_{code}")
-        for lo, hi in zip(bounds, bounds[1:], strict=False):
+        for lo, hi in pairwise(bounds):
             run = dag.test(
                 logical_date=pendulum.datetime(lo.year, lo.month, lo.day, tz="Asia/Bangkok"),
                 run_conf={"interval_start": lo.isoformat(), "interval_end": hi.isoformat()},

@@ -139,8 +139,9 @@ def _decode(hint: Any, value: Any) -> Any:
         return [_decode(item, v) for v in value]
     if dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
-        return hint(**{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(hint)
-                       if f.name in value})
+        return hint(
+            **{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(hint) if f.name in value}
+        )
     if hint is Decimal:
         return Decimal(value)
     if hint is datetime:
