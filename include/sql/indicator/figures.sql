@@ -1,0 +1,88 @@
+-- Matters received from <fy_start> to <cutoff> (Bangkok calendar dates, inclusive), split by
+-- their status AS OF THE CUT-OFF: the latest complaint_status_history row with
+-- changed_at < <asof_before> (the first instant after the cut-off day, naive UTC).
+-- Ties at one instant: a status in <reopen_statuses> wins, then a resolved status, then
+-- the lowest status code; so "received and closed in the same second" is resolved and
+-- "closed and reopened in the same second" is not. A matter with no history row before
+-- the cut-off is in progress.
+--
+-- One row per (dimension, code):
+--   total    the channels in <channels> (the indicator)
+--   channel  every channel in dim_channel
+--   district every district in dim_district, zeros included   } over the channels
+--   category every category in dim_category, zeros included   } in <channels>
+--   unit     every unit in dim_unit, plus code NULL for matters without a unit (if any)
+-- Percentages are integer hundredths of a percent rounded half-up (9989 = 99.89 %),
+-- computed with integer arithmetic so both databases round alike; 0 when nothing was received.
+WITH window_matters AS (
+    SELECT k.channel, k.source_id, k.district_code, k.category_code, k.responsible_unit
+      FROM complaint k
+     WHERE k.received_date >= :fy_start AND k.received_date <= :cutoff
+),
+ranked AS (
+    SELECT h.channel, h.source_id, s.is_resolved,
+           ROW_NUMBER() OVER (
+               PARTITION BY h.channel, h.source_id
+               ORDER BY h.changed_at DESC,
+                        CASE WHEN h.status IN :reopen_statuses THEN 2
+                             WHEN s.is_resolved = TRUE THEN 1
+                             ELSE 0 END DESC,
+                        h.status
+           ) AS rn
+      FROM complaint_status_history h
+      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
+      JOIN dim_status s ON s.status_code = h.status
+     WHERE h.changed_at < :asof_before
+),
+matters AS (
+    SELECT w.channel, w.district_code, w.category_code, w.responsible_unit,
+           CASE WHEN r.is_resolved = TRUE THEN 1 ELSE 0 END AS resolved
+      FROM window_matters w
+      LEFT JOIN ranked r ON r.channel = w.channel AND r.source_id = w.source_id AND r.rn = 1
+),
+counted AS (
+    SELECT * FROM matters WHERE channel IN :channels
+),
+figures AS (
+    SELECT 0 AS dimension_order, 'total' AS dimension, NULL AS code, NULL AS name_th, NULL AS name_en,
+           COUNT(*) AS received, COALESCE(SUM(m.resolved), 0) AS resolved
+      FROM counted m
+    UNION ALL
+    SELECT 1, 'channel', c.channel_code, c.name_th, c.name_en,
+           COUNT(m.channel), COALESCE(SUM(m.resolved), 0)
+      FROM dim_channel c
+      LEFT JOIN matters m ON m.channel = c.channel_code
+     GROUP BY c.channel_code, c.name_th, c.name_en
+    UNION ALL
+    SELECT 2, 'district', d.district_code, d.name_th, d.name_en,
+           COUNT(m.channel), COALESCE(SUM(m.resolved), 0)
+      FROM dim_district d
+      LEFT JOIN counted m ON m.district_code = d.district_code
+     GROUP BY d.district_code, d.name_th, d.name_en
+    UNION ALL
+    SELECT 3, 'unit', u.unit_code, u.name_th, u.name_en,
+           COUNT(m.channel), COALESCE(SUM(m.resolved), 0)
+      FROM dim_unit u
+      LEFT JOIN counted m ON m.responsible_unit = u.unit_code
+     GROUP BY u.unit_code, u.name_th, u.name_en
+    UNION ALL
+    SELECT 3, 'unit', NULL, NULL, NULL,
+           COUNT(*), COALESCE(SUM(m.resolved), 0)
+      FROM counted m
+     WHERE m.responsible_unit IS NULL
+     GROUP BY m.responsible_unit
+    UNION ALL
+    SELECT 4, 'category', g.category_code, g.name_th, g.name_en,
+           COUNT(m.channel), COALESCE(SUM(m.resolved), 0)
+      FROM dim_category g
+      LEFT JOIN counted m ON m.category_code = g.category_code
+     GROUP BY g.category_code, g.name_th, g.name_en
+)
+SELECT dimension, code, name_th, name_en, received, resolved,
+       received - resolved AS in_progress,
+       CASE WHEN received = 0 THEN 0
+            ELSE (resolved * 20000 + received) / (2 * received) END AS pct_resolved_x100,
+       CASE WHEN received = 0 THEN 0
+            ELSE ((received - resolved) * 20000 + received) / (2 * received) END AS pct_in_progress_x100
+  FROM figures
+ ORDER BY dimension_order, CASE WHEN code IS NULL THEN 1 ELSE 0 END, code

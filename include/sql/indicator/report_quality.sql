@@ -1,0 +1,66 @@
+-- Part 2 of the rubric: fixed, and reported so the complainant gets an answer. For the
+-- channels in <channels> and the matters received from <fy_start> to <cutoff>, a matter
+-- PASSES when, as of the cut-off (status rule and tie-break as in figures.sql):
+--   * it is resolved;
+--   * its resolution report, with spaces, dots, line breaks and tabs removed and in lower
+--     case, is not empty, is not one of <boilerplate_reports> (normalised the same way by
+--     the caller) and has at least <min_report_chars> characters;
+--   * when <reopened_fails> = 1, it has no history row into <reopen_statuses> before the cut-off.
+-- The report text is the latest the warehouse holds (it keeps no history of the text).
+-- Resolved matters that fail are counted by their first failing reason, in the order above.
+-- pct_passed_x100 = passed / received, integer hundredths of a percent rounded half-up.
+WITH window_matters AS (
+    SELECT k.channel, k.source_id,
+           LOWER(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(
+               k.resolution_report, ' ', ''), '.', ''), :lf, ''), :cr, ''), :tab, '')) AS report_text
+      FROM complaint k
+     WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
+),
+ranked AS (
+    SELECT h.channel, h.source_id, s.is_resolved,
+           ROW_NUMBER() OVER (
+               PARTITION BY h.channel, h.source_id
+               ORDER BY h.changed_at DESC,
+                        CASE WHEN h.status IN :reopen_statuses THEN 2
+                             WHEN s.is_resolved = TRUE THEN 1
+                             ELSE 0 END DESC,
+                        h.status
+           ) AS rn
+      FROM complaint_status_history h
+      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
+      JOIN dim_status s ON s.status_code = h.status
+     WHERE h.changed_at < :asof_before
+),
+reopened AS (
+    SELECT DISTINCT h.channel, h.source_id
+      FROM complaint_status_history h
+      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
+     WHERE h.status IN :reopen_statuses AND h.changed_at < :asof_before
+),
+assessed AS (
+    SELECT CASE WHEN r.is_resolved = TRUE THEN 1 ELSE 0 END AS resolved,
+           CASE WHEN w.report_text IS NULL OR w.report_text = '' THEN 'missing'
+                WHEN w.report_text IN :boilerplate_reports THEN 'boilerplate'
+                WHEN LENGTH(w.report_text) < :min_report_chars THEN 'too_short'
+                ELSE 'answers' END AS report,
+           CASE WHEN o.source_id IS NULL THEN 0 ELSE 1 END AS reopened
+      FROM window_matters w
+      LEFT JOIN ranked r ON r.channel = w.channel AND r.source_id = w.source_id AND r.rn = 1
+      LEFT JOIN reopened o ON o.channel = w.channel AND o.source_id = w.source_id
+),
+counts AS (
+    SELECT COUNT(*) AS received,
+           COALESCE(SUM(resolved), 0) AS resolved,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers'
+                                  AND (reopened = 0 OR :reopened_fails = 0) THEN 1 ELSE 0 END), 0) AS passed,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'missing' THEN 1 ELSE 0 END), 0) AS report_missing,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'boilerplate' THEN 1 ELSE 0 END), 0)
+               AS report_boilerplate,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'too_short' THEN 1 ELSE 0 END), 0) AS report_too_short,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 AND :reopened_fails = 1
+                             THEN 1 ELSE 0 END), 0) AS reopened
+      FROM assessed
+)
+SELECT received, resolved, passed, report_missing, report_boilerplate, report_too_short, reopened,
+       CASE WHEN received = 0 THEN 0 ELSE (passed * 20000 + received) / (2 * received) END AS pct_passed_x100
+  FROM counts

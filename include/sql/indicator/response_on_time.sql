@@ -1,0 +1,61 @@
+-- Part 1 of the rubric: did the unit respond in time? For the channels in <channels> and
+-- the matters received from <fy_start> to <cutoff>:
+--   response   the earliest of complaint.acknowledged_at and the first history row into one
+--              of <response_statuses>, counted only if before <asof_before> (end of cut-off day)
+--   deadline   the <within_business_days>-th business day AFTER the received date (the count
+--              starts on the business day after receipt: received on a Friday before a long
+--              weekend, the deadline is the first business day after it)
+--   on_time    responded on a day whose business_day_seq <= the deadline's (a response on a
+--              weekend or holiday before the deadline is in time)
+--   late       responded after the deadline
+--   overdue    not responded by the cut-off and the deadline is on or before the cut-off
+--   not_yet_due  not responded, deadline after the cut-off: left out of the percentage
+-- pct_on_time_x100 = on_time / (on_time + late + overdue), integer hundredths of a percent
+-- rounded half-up; 0 when no matter is assessed.
+WITH window_matters AS (
+    SELECT k.channel, k.source_id, k.received_date, k.acknowledged_at
+      FROM complaint k
+     WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
+),
+first_response AS (
+    SELECT h.channel, h.source_id, MIN(h.changed_at) AS responded_at
+      FROM complaint_status_history h
+      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
+     WHERE h.status IN :response_statuses AND h.changed_at < :asof_before
+     GROUP BY h.channel, h.source_id
+),
+responses AS (
+    SELECT w.received_date,
+           CASE WHEN w.acknowledged_at IS NOT NULL AND w.acknowledged_at < :asof_before
+                     AND (f.responded_at IS NULL OR w.acknowledged_at < f.responded_at)
+                THEN w.acknowledged_at
+                ELSE f.responded_at END AS responded_at
+      FROM window_matters w
+      LEFT JOIN first_response f ON f.channel = w.channel AND f.source_id = w.source_id
+),
+assessed AS (
+    SELECT rc.business_day_seq + :within_business_days AS deadline_seq,
+           ac.business_day_seq AS response_seq
+      FROM responses r
+      JOIN dim_calendar rc ON rc.day = r.received_date
+      LEFT JOIN dim_calendar ac ON r.responded_at >= ac.day_start_utc AND r.responded_at < ac.day_end_utc
+),
+counts AS (
+    SELECT COUNT(*) AS received,
+           COALESCE(SUM(CASE WHEN a.response_seq IS NOT NULL AND a.response_seq <= a.deadline_seq
+                             THEN 1 ELSE 0 END), 0) AS on_time,
+           COALESCE(SUM(CASE WHEN a.response_seq IS NOT NULL AND a.response_seq > a.deadline_seq
+                             THEN 1 ELSE 0 END), 0) AS late,
+           COALESCE(SUM(CASE WHEN a.response_seq IS NULL AND a.deadline_seq <= cut.business_day_seq
+                             THEN 1 ELSE 0 END), 0) AS overdue,
+           COALESCE(SUM(CASE WHEN a.response_seq IS NULL AND a.deadline_seq > cut.business_day_seq
+                             THEN 1 ELSE 0 END), 0) AS not_yet_due
+      FROM assessed a
+     CROSS JOIN (SELECT business_day_seq FROM dim_calendar WHERE day = :cutoff) cut
+)
+SELECT received, on_time, late, overdue, not_yet_due,
+       on_time + late + overdue AS assessed,
+       CASE WHEN on_time + late + overdue = 0 THEN 0
+            ELSE (on_time * 20000 + on_time + late + overdue) / (2 * (on_time + late + overdue))
+       END AS pct_on_time_x100
+  FROM counts
