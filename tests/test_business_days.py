@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from complaints.indicator.calendar import (
+from sqlalchemy import text
+
+from complaints.fiscal import fiscal_quarter, fiscal_year_be, fiscal_year_end, fiscal_year_start
+from complaints.indicator.business_calendar import (
     business_days_between,
     calendar_days,
     default_calendar_range,
     end_of_day_bound,
     ensure_calendar,
-    fiscal_quarter,
-    fiscal_year_be,
-    fiscal_year_end,
-    fiscal_year_start,
 )
 from complaints.warehouse import ensure_schema, make_engine
-from sqlalchemy import text
 
 
 @pytest.fixture
@@ -30,9 +28,12 @@ def engine(warehouse_url):
 
 def calendar_rows(engine) -> list[tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT day, is_business_day, business_day_seq, month_start, fiscal_year_be, day_start_utc, "
-            "day_end_utc, holiday_name_th FROM dim_calendar ORDER BY day"))
+        rows = conn.execute(
+            text(
+                "SELECT day, is_business_day, business_day_seq, month_start, fiscal_year_be, day_start_utc, "
+                "day_end_utc, holiday_name_th FROM dim_calendar ORDER BY day"
+            )
+        )
         return [tuple(str(v) for v in r) for r in rows]
 
 
@@ -49,10 +50,19 @@ def test_fiscal_year_2562_runs_from_1_october_2018_to_30_september_2019():
     assert (fiscal_year_start(2562), fiscal_year_end(2562)) == (date(2018, 10, 1), date(2019, 9, 30))
 
 
-@pytest.mark.parametrize(("day", "quarter"), [
-    (date(2018, 10, 1), 1), (date(2018, 12, 31), 1), (date(2019, 1, 1), 2), (date(2019, 3, 31), 2),
-    (date(2019, 6, 24), 3), (date(2019, 7, 1), 4), (date(2019, 8, 30), 4), (date(2019, 9, 30), 4),
-])
+@pytest.mark.parametrize(
+    ("day", "quarter"),
+    [
+        (date(2018, 10, 1), 1),
+        (date(2018, 12, 31), 1),
+        (date(2019, 1, 1), 2),
+        (date(2019, 3, 31), 2),
+        (date(2019, 6, 24), 3),
+        (date(2019, 7, 1), 4),
+        (date(2019, 8, 30), 4),
+        (date(2019, 9, 30), 4),
+    ],
+)
 def test_fiscal_quarters_start_in_october(day, quarter):
     assert fiscal_quarter(day) == quarter
 
@@ -76,8 +86,13 @@ def test_songkran_2019_and_its_substitution_day_are_not_business_days():
 def test_government_holidays_such_as_the_royal_ploughing_day_are_days_off_for_district_offices():
     days = {d.day: d.is_business_day for d in calendar_days(date(2019, 5, 6), date(2019, 5, 10))}
     # Mon 6 May coronation celebrations, Thu 9 May Royal Ploughing Ceremony (government holiday).
-    assert days == {date(2019, 5, 6): False, date(2019, 5, 7): True, date(2019, 5, 8): True,
-                    date(2019, 5, 9): False, date(2019, 5, 10): True}
+    assert days == {
+        date(2019, 5, 6): False,
+        date(2019, 5, 7): True,
+        date(2019, 5, 8): True,
+        date(2019, 5, 9): False,
+        date(2019, 5, 10): True,
+    }
 
 
 def test_calendar_rows_carry_month_fiscal_year_and_the_utc_bounds_of_the_bangkok_day():

@@ -37,7 +37,7 @@ def test_quarter_ends_of_fiscal_year_2562():
         date(2019, 6, 30),
         date(2019, 9, 30),
     ]
-    assert fiscal_year_start(date(2019, 8, 30)) == date(2018, 10, 1)
+    assert fiscal_year_start(2562) == date(2018, 10, 1)
     assert previous_quarter_end(date(2019, 4, 15)) == date(2019, 3, 31)
     assert previous_quarter_end(date(2019, 10, 1)) == date(2019, 9, 30)
     with pytest.raises(ValueError):

@@ -11,12 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+
 from complaints.config import load_config
-from complaints.indicator.calendar import ensure_calendar
+from complaints.indicator.business_calendar import ensure_calendar
 from complaints.indicator.compute import compute_indicator
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PG_ADMIN_URL, bkk
-from sqlalchemy import Engine, create_engine, text
 
 PUBLISHED = [
     # cut-off, received, resolved, % resolved, in progress, % in progress

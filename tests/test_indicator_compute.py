@@ -9,14 +9,15 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
+from sqlalchemy import Engine
+
 from complaints.canonical import CanonicalComplaint, StatusEvent
-from complaints.indicator.calendar import ensure_calendar
+from complaints.indicator.business_calendar import ensure_calendar
 from complaints.indicator.compute import compute_indicator
 from complaints.indicator.result import Figures, IndicatorResult
 from complaints.indicator.rubric import Rubric, load_rubric
 from complaints.warehouse import BatchLedger, ensure_schema, make_engine, write_batch
 from conftest import bkk
-from sqlalchemy import Engine
 
 GOOD_REPORT = "ฝ่ายรักษาความสะอาดฯ ได้จัดเก็บขยะเรียบร้อยแล้ว และกำชับให้เพิ่มรอบการจัดเก็บ"
 _batches = count(1)

@@ -8,11 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine
+
 from complaints.indicator.compute import compute_indicator, score
 from complaints.indicator.result import PartScore
 from complaints.indicator.rubric import PointMapping, load_rubric
 from conftest import bkk
-from sqlalchemy import Engine
 from test_indicator_compute import GOOD_REPORT, indicator_warehouse, load, matter, rubric_for
 
 D = Decimal

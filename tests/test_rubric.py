@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from complaints.indicator.rubric import (
     RUBRIC_DIR,
     PointMapping,

@@ -58,7 +58,9 @@ class FiscalQuarterTimetable(Timetable):
 
     def interval_for_cutoff(self, cutoff: date) -> DataInterval:
         """[1 October of the cut-off's fiscal year, the day after the cut-off), in local midnight."""
-        return DataInterval(self._midnight(fiscal_year_start(cutoff)), self._midnight(cutoff + timedelta(days=1)))
+        return DataInterval(
+            self._midnight(fiscal_year_start(fiscal_year_be(cutoff))), self._midnight(cutoff + timedelta(days=1))
+        )
 
     def _run_for_quarter_end(self, end: date) -> FiscalQuarterRunInfo:
         interval = self.interval_for_cutoff(end)

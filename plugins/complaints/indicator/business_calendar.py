@@ -1,4 +1,4 @@
-"""The Bangkok business-day calendar (``dim_calendar``) and the fiscal-year arithmetic.
+"""The Bangkok business-day calendar (``dim_calendar``).
 
 Business days are Monday to Friday except Thai public holidays and government holidays
 as the ``holidays`` package lists them (``country_holidays("TH", categories=(PUBLIC,
@@ -23,8 +23,9 @@ import holidays
 from sqlalchemy import Engine, text
 
 from complaints.config import load_config
+from complaints.fiscal import fiscal_year_be, fiscal_year_end, fiscal_year_start
 from complaints.paths import read_sql
-from complaints.thai_time import BANGKOK, BE_OFFSET
+from complaints.thai_time import BANGKOK
 from complaints.warehouse import statements
 
 # business_day_seq is 0 on the day before the anchor whatever range the table holds, so
@@ -39,35 +40,7 @@ def indicator_sql(name: str) -> str:
     return read_sql(f"indicator/{name}.sql")
 
 
-# -- fiscal years ------------------------------------------------------------------------------
-
-
-def _fy_start_month() -> int:
-    return int(load_config().raw.get("fiscal_year_start_month", 10))
-
-
-def fiscal_year_be(day: date) -> int:
-    """The Thai fiscal year (Buddhist era) a day belongs to: 1 Oct 2018 – 30 Sep 2019 is 2562."""
-    start_month = _fy_start_month()
-    year_ce = day.year + (1 if start_month > 1 and day.month >= start_month else 0)
-    return year_ce + BE_OFFSET
-
-
-def fiscal_year_start(fiscal_year: int) -> date:
-    """First day of a fiscal year given in Buddhist era (2562 -> 2018-10-01)."""
-    start_month = _fy_start_month()
-    year_ce = fiscal_year - BE_OFFSET
-    return date(year_ce - 1 if start_month > 1 else year_ce, start_month, 1)
-
-
-def fiscal_year_end(fiscal_year: int) -> date:
-    """Last day of a fiscal year given in Buddhist era (2562 -> 2019-09-30)."""
-    return fiscal_year_start(fiscal_year + 1) - timedelta(days=1)
-
-
-def fiscal_quarter(day: date) -> int:
-    """1 = October–December, 2 = January–March, 3 = April–June, 4 = July–September."""
-    return (day.month - _fy_start_month()) % 12 // 3 + 1
+# -- calendar range ----------------------------------------------------------------------
 
 
 def default_calendar_range(today: date | None = None) -> tuple[date, date]:
@@ -137,16 +110,18 @@ def calendar_days(first: date, last: date) -> list[CalendarDay]:
         business = day.weekday() < 5 and day not in off
         cumulative += business
         if day >= first and day <= last:
-            out.append(CalendarDay(
-                day=day,
-                is_business_day=business,
-                business_day_seq=cumulative,  # re-based on the anchor below
-                month_start=day.replace(day=1),
-                fiscal_year_be=fiscal_year_be(day),
-                day_start_utc=bangkok_midnight_utc(day),
-                day_end_utc=end_of_day_bound(day),
-                holiday_name_th=off.get(day),
-            ))
+            out.append(
+                CalendarDay(
+                    day=day,
+                    is_business_day=business,
+                    business_day_seq=cumulative,  # re-based on the anchor below
+                    month_start=day.replace(day=1),
+                    fiscal_year_be=fiscal_year_be(day),
+                    day_start_utc=bangkok_midnight_utc(day),
+                    day_end_utc=end_of_day_bound(day),
+                    holiday_name_th=off.get(day),
+                )
+            )
     return [CalendarDay(**{**d.row(), "business_day_seq": d.business_day_seq - at_anchor_eve}) for d in out]
 
 

@@ -22,16 +22,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, String, bindparam, text
 
-from complaints.indicator.calendar import (
+from complaints.fiscal import fiscal_quarter, fiscal_year_be, fiscal_year_end, fiscal_year_start
+from complaints.indicator.business_calendar import (
     as_date,
     calendar_covers,
     create_calendar_table,
     end_of_day_bound,
     ensure_calendar,
-    fiscal_quarter,
-    fiscal_year_be,
-    fiscal_year_end,
-    fiscal_year_start,
     indicator_sql,
 )
 from complaints.indicator.result import (
@@ -55,7 +52,11 @@ from complaints.thai_time import BANGKOK, thai_date
 
 # Lists of codes or phrases, bound as lists: SQLAlchemy expands each into "IN (?, ?, ...)".
 EXPANDING_PARAMETERS = (
-    "channels", "reopen_statuses", "response_statuses", "boilerplate_reports", "covering_outcomes",
+    "channels",
+    "reopen_statuses",
+    "response_statuses",
+    "boilerplate_reports",
+    "covering_outcomes",
 )
 # ingest_batch outcomes after which the batch's interval counts as covered.
 COVERING_OUTCOMES = ("loaded", "loaded_with_warnings", "duplicate_delivery")
@@ -68,9 +69,7 @@ def run_query(conn: Connection, name: str, params: Mapping[str, Any]) -> list[di
     """Rows of ``include/sql/indicator/<name>.sql`` as dicts; list parameters are expanded."""
     sql = indicator_sql(name)
     # Typed as text so that an empty list still compares with a text column on PostgreSQL.
-    expanding = [
-        bindparam(p, expanding=True, type_=String) for p in EXPANDING_PARAMETERS if re.search(rf":{p}\b", sql)
-    ]
+    expanding = [bindparam(p, expanding=True, type_=String) for p in EXPANDING_PARAMETERS if re.search(rf":{p}\b", sql)]
     statement = text(sql).bindparams(*expanding)
     return [dict(row) for row in conn.execute(statement, dict(params)).mappings()]
 
@@ -240,7 +239,9 @@ def compute_indicator(engine: Engine, cutoff: date, rubric: Rubric | None = None
         "reopened_fails": 1 if rubric.quality.reopened_fails else 0,
         # The control characters the check ignores (REPORT_IGNORED_CHARS besides ' ' and '.'),
         # bound rather than spelled with a dialect's CHR()/CHAR().
-        "lf": "\n", "cr": "\r", "tab": "\t",
+        "lf": "\n",
+        "cr": "\r",
+        "tab": "\t",
     }
 
     connection = engine.connect()

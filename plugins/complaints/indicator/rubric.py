@@ -188,7 +188,9 @@ def parse_rubric(raw: dict[str, Any], source: str = "<rubric>") -> Rubric:
         within_business_days=within,
         response_statuses=_codes(
             response_raw.get("response_statuses", list(ResponsePart.response_statuses)),
-            statuses, "parts.response.response_statuses", source,
+            statuses,
+            "parts.response.response_statuses",
+            source,
         ),
     )
     quality_max = _decimal(quality_raw.get("max_points"), "parts.quality.max_points", source)
