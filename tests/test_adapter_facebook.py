@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from complaints.adapters import ExtractRequest, SourceError, load_adapter
+
+from adapter_fixtures import DELETE, END, KEY, START, api_request, read_interval, with_changes, write_source
+from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters import facebook as facebook_adapter
 from complaints.adapters.http_client import JsonPage
 from complaints.canonical import CANONICAL_COLUMNS
-from complaints.config import load_config
 from complaints.demo.api_server import ApiServer
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
 
-KEY = "test-pseudonym-key"
 TOKEN = "fb-page-access-token"
-START = datetime(2019, 1, 15, tzinfo=BANGKOK)
-END = START + timedelta(days=1)
 
 
 def _graph(moment: datetime) -> str:
@@ -45,46 +42,15 @@ def _post(n: int, updated: datetime, **changes) -> dict:
             "resolution": None,
         },
     }
-    for dotted, value in changes.items():
-        target = post
-        *path, last = dotted.split("__")
-        for name in path:
-            target = target[name]
-        if value is _DELETE:
-            del target[last]
-        else:
-            target[last] = value
-    return post
-
-
-_DELETE = object()
+    return with_changes(post, changes)
 
 
 def _write(data_dir: Path, posts: list[dict]) -> None:
-    (data_dir / "sources").mkdir(exist_ok=True)
-    (data_dir / "sources" / "facebook_posts.json").write_text(
-        json.dumps(posts, ensure_ascii=False), encoding="utf-8"
-    )
+    write_source(data_dir, "facebook_posts.json", posts)
 
 
 def _request(base_url: str, token: str = TOKEN, **settings) -> ExtractRequest:
-    channel = load_config().channels["facebook"]
-    fast = {"http_retries": 3, "http_backoff_factor": 0.01, "http_read_timeout": 5, "page_size": 3}
-    channel = dataclasses.replace(channel, settings={**channel.settings, **fast, **settings})
-    return ExtractRequest(
-        channel=channel,
-        interval_start=START,
-        interval_end=END,
-        pseudonym_key=KEY,
-        source_url=base_url,
-        source_token=token,
-    )
-
-
-def _read(request: ExtractRequest):
-    adapter = load_adapter(request.channel)
-    (part,) = adapter.plan(request)
-    return adapter.read(request, part)
+    return api_request("facebook", base_url, token, page_size=3, **settings)
 
 
 @pytest.fixture
@@ -98,21 +64,19 @@ def data_dir(tmp_path: Path) -> Path:
 
 def test_follows_paging_next_through_transient_503s_with_exact_counts(data_dir: Path) -> None:
     with ApiServer(data_dir, token=TOKEN, flaky=True) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
         hits = dict(server.hits)
     assert len(batch.records) == 8
     assert batch.rejects == []
     assert batch.rows_read == len(batch.records) + len(batch.rejects)
-    assert sorted(r["source_id"] for r in batch.records) == sorted(
-        f"104857_2019011507{n:04d}" for n in range(8)
-    )
+    assert sorted(r["source_id"] for r in batch.records) == sorted(f"104857_2019011507{n:04d}" for n in range(8))
     assert len(hits) == 3
     assert all(count == 2 for count in hits.values())
 
 
 def test_maps_a_post_to_a_canonical_record_in_bangkok_time(data_dir: Path) -> None:
     with ApiServer(data_dir, token=TOKEN, flaky=False) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
     record = next(r for r in batch.records if r["source_id"] == "104857_20190115070000")
     assert tuple(record) == CANONICAL_COLUMNS
     assert record["received_at"] == datetime(2019, 1, 15, 14, 5, tzinfo=BANGKOK)  # 07:05 UTC
@@ -137,13 +101,13 @@ def test_absent_place_unknown_labels_and_missing_unit(tmp_path: Path) -> None:
     _write(
         tmp_path,
         [
-            _post(1, updated, place=_DELETE),
+            _post(1, updated, place=DELETE),
             _post(2, updated, complaint__district="เขตปากเกร็ด", complaint__status="รอพิจารณา"),
             _post(3, updated, complaint__assigned_unit=None, complaint__category="เสียงดัง"),
         ],
     )
     with ApiServer(tmp_path, token=TOKEN, flaky=False) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
     by_n = {r["source_id"][-1]: r for r in batch.records}
     assert batch.rejects == []
     assert (by_n["1"]["latitude"], by_n["1"]["longitude"]) == (None, None)
@@ -163,16 +127,14 @@ def test_unparseable_posts_are_rejected_with_the_field_and_a_redacted_raw_row(tm
         ],
     )
     with ApiServer(tmp_path, token=TOKEN, flaky=False) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
     assert batch.rows_read == 4 == len(batch.records) + len(batch.rejects)
     reasons = {r.source_id[-1]: r.reason for r in batch.rejects}
     assert reasons["2"].startswith("created_time '15/01/2019 07:05' is not a Graph API time")
     assert reasons["3"] == "place.location.latitude 'north' is not a number"
     assert reasons["4"].startswith("complaint.acknowledged_time '2019-02-31T09:00:00+0000'")
     for reject in batch.rejects:
-        assert reject.raw["from"]["id"] == "pseudonym:" + pseudonymise(
-            f"2958310447000{reject.source_id[-1]}", KEY
-        )
+        assert reject.raw["from"]["id"] == "pseudonym:" + pseudonymise(f"2958310447000{reject.source_id[-1]}", KEY)
         assert reject.raw["from"]["name"].startswith("pseudonym:")
         assert "สมชาย" not in json.dumps(reject.raw, ensure_ascii=False)
 
@@ -182,7 +144,7 @@ def test_a_page_that_stays_5xx_raises_source_error_naming_the_page_without_the_t
         ApiServer(data_dir, token=TOKEN, flaky=True, faults={("facebook", 2): "error"}) as server,
         pytest.raises(SourceError) as caught,
     ):
-        _read(_request(server.base_url))
+        read_interval(_request(server.base_url))
     message = str(caught.value)
     assert message.startswith("Facebook page 2 (http://127.0.0.1:")
     assert "after=" in message and "access_token=***" in message
@@ -195,7 +157,7 @@ def test_a_page_that_is_not_json_raises_source_error(data_dir: Path) -> None:
         ApiServer(data_dir, token=TOKEN, flaky=True, faults={("facebook", 3): "malformed"}) as server,
         pytest.raises(SourceError, match=r"Facebook page 3 .*not valid JSON") as caught,
     ):
-        _read(_request(server.base_url))
+        read_interval(_request(server.base_url))
     assert TOKEN not in str(caught.value)
 
 
@@ -204,15 +166,15 @@ def test_a_wrong_token_raises_a_clear_source_error(data_dir: Path) -> None:
         ApiServer(data_dir, token=TOKEN, flaky=True) as server,
         pytest.raises(SourceError, match=r"Facebook page 1 .*refused the token \(HTTP 401\)") as caught,
     ):
-        _read(_request(server.base_url, token="stale-token"))
+        read_interval(_request(server.base_url, token="stale-token"))
     assert "stale-token" not in str(caught.value)
 
 
 def test_a_configured_page_id_is_used(data_dir: Path) -> None:
     with ApiServer(data_dir, token=TOKEN, flaky=False, page_id="777") as server:
-        assert len(_read(_request(server.base_url, page_id="777")).records) == 8
+        assert len(read_interval(_request(server.base_url, page_id="777")).records) == 8
         with pytest.raises(SourceError, match="HTTP 404"):
-            _read(_request(server.base_url))
+            read_interval(_request(server.base_url))
 
 
 def test_paging_next_to_another_host_is_refused_so_the_token_stays_home() -> None:

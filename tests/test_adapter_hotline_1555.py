@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from complaints.adapters import ExtractRequest, SourceError, load_adapter
 from complaints.adapters import hotline_1555 as hotline
 from complaints.canonical import CANONICAL_COLUMNS
@@ -249,9 +250,7 @@ def test_unparseable_rows_are_rejected_with_field_and_value_and_the_rest_load(tm
         _row(""),  # no ticket number
         _row("6201150005", {"พิกัด": "13.72;100.52"}),
         _row("6201150006", {"วันที่ปรับปรุงล่าสุด": ""}),
-        _row(
-            "6201150007", {"เขต": "เขตเมืองทองธานี"}
-        ),  # unknown district: a record, for validation to quarantine
+        _row("6201150007", {"เขต": "เขตเมืองทองธานี"}),  # unknown district: a record, for validation to quarantine
     ]
     _drop(tmp_path, "1555_20190115.csv", _csv_text(rows).encode("utf-8"))
     batch = _read(tmp_path, "1555_20190115.csv")
@@ -289,9 +288,7 @@ def test_a_middle_row_with_missing_fields_is_rejected_not_the_file(tmp_path: Pat
     _drop(tmp_path, "1555_20190115.csv", text.encode("utf-8"))
     batch = _read(tmp_path, "1555_20190115.csv")
     assert [r["source_id"] for r in batch.records] == ["6201150001", "6201150003"]
-    assert [(r.source_id, r.reason) for r in batch.rejects] == [
-        ("6201150002", "row has 2 fields, the header has 14")
-    ]
+    assert [(r.source_id, r.reason) for r in batch.rejects] == [("6201150002", "row has 2 fields, the header has 14")]
 
 
 def test_blank_lines_are_not_rows(tmp_path: Path) -> None:
@@ -315,9 +312,7 @@ def test_a_file_truncated_inside_a_quoted_field_fails_naming_file_and_line(tmp_p
     rows = [*ROWS, _row("6201150004", {"รายละเอียด": "ไฟฟ้าส่องสว่างดับ\nทั้งซอย, มืดมาก"})]
     text = _csv_text(rows)
     _drop(tmp_path, "1555_20190115.csv", text[: text.index("ทั้งซอย")].encode("utf-8"))
-    with pytest.raises(
-        SourceError, match=r"1555_20190115\.csv line 5: malformed CSV \(unexpected end of data\)"
-    ):
+    with pytest.raises(SourceError, match=r"1555_20190115\.csv line 5: malformed CSV \(unexpected end of data\)"):
         _read(tmp_path, "1555_20190115.csv")
 
 
@@ -350,9 +345,7 @@ def test_damaged_utf8_is_refused_rather_than_read_as_windows_874(tmp_path: Path)
 def test_a_missing_required_column_fails_listing_the_missing_headers(tmp_path: Path) -> None:
     header = [h for h in HEADER if h not in ("สถานะ", "พิกัด")]
     _drop(tmp_path, "1555_20190115.csv", _csv_text(ROWS, header).encode("utf-8"))
-    with pytest.raises(
-        SourceError, match=r"1555_20190115\.csv line 1: missing required column\(s\) พิกัด, สถานะ"
-    ):
+    with pytest.raises(SourceError, match=r"1555_20190115\.csv line 1: missing required column\(s\) พิกัด, สถานะ"):
         _read(tmp_path, "1555_20190115.csv")
 
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from complaints.adapters import ExtractRequest, SourceError, load_adapter
+
+from adapter_fixtures import END, KEY, START, api_request, read_interval, with_changes, write_source
+from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters import line as line_adapter
 from complaints.canonical import CANONICAL_COLUMNS
-from complaints.config import load_config
 from complaints.demo.api_server import ApiServer
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
 
-KEY = "test-pseudonym-key"
 TOKEN = "line-channel-token"
-START = datetime(2019, 1, 15, tzinfo=BANGKOK)
-END = START + timedelta(days=1)
 
 
 def _ms(moment: datetime) -> int:
@@ -46,40 +43,15 @@ def _event(n: int, updated: datetime, **changes) -> dict:
             "updatedAt": _ms(updated),
         },
     }
-    for dotted, value in changes.items():
-        target = event
-        *path, last = dotted.split("__")
-        for name in path:
-            target = target[name]
-        target[last] = value
-    return event
+    return with_changes(event, changes)
 
 
 def _write(data_dir: Path, events: list[dict]) -> None:
-    (data_dir / "sources").mkdir(exist_ok=True)
-    (data_dir / "sources" / "line_events.json").write_text(
-        json.dumps(events, ensure_ascii=False), encoding="utf-8"
-    )
+    write_source(data_dir, "line_events.json", events)
 
 
 def _request(base_url: str, token: str = TOKEN, **settings) -> ExtractRequest:
-    channel = load_config().channels["line"]
-    fast = {"http_retries": 3, "http_backoff_factor": 0.01, "http_read_timeout": 5, "page_size": 4}
-    channel = dataclasses.replace(channel, settings={**channel.settings, **fast, **settings})
-    return ExtractRequest(
-        channel=channel,
-        interval_start=START,
-        interval_end=END,
-        pseudonym_key=KEY,
-        source_url=base_url,
-        source_token=token,
-    )
-
-
-def _read(request: ExtractRequest):
-    adapter = load_adapter(request.channel)
-    (part,) = adapter.plan(request)
-    return adapter.read(request, part)
+    return api_request("line", base_url, token, page_size=4, **settings)
 
 
 @pytest.fixture
@@ -98,7 +70,7 @@ def test_plan_is_one_part_for_the_interval_in_bangkok_time() -> None:
 
 def test_reads_every_page_through_transient_503s_with_exact_counts(data_dir: Path) -> None:
     with ApiServer(data_dir, token=TOKEN, flaky=True) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
         hits = dict(server.hits)
     assert len(batch.records) == 10
     assert batch.rejects == []
@@ -110,7 +82,7 @@ def test_reads_every_page_through_transient_503s_with_exact_counts(data_dir: Pat
 
 def test_maps_an_event_to_a_canonical_record_in_bangkok_time(data_dir: Path) -> None:
     with ApiServer(data_dir, token=TOKEN, flaky=False) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
     record = next(r for r in batch.records if r["source_id"] == "01HQLINE000000")
     assert tuple(record) == CANONICAL_COLUMNS
     assert record["received_at"] == datetime(2019, 1, 14, 21, 5, tzinfo=BANGKOK)
@@ -143,7 +115,7 @@ def test_null_location_unknown_district_and_missing_unit_still_make_records(tmp_
         ],
     )
     with ApiServer(tmp_path, token=TOKEN, flaky=False) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
     by_id = {r["source_id"][-1]: r for r in batch.records}
     assert batch.rejects == []
     assert (by_id["1"]["latitude"], by_id["1"]["longitude"]) == (None, None)
@@ -165,7 +137,7 @@ def test_unparseable_events_are_rejected_with_the_field_and_a_redacted_raw_row(t
         ],
     )
     with ApiServer(tmp_path, token=TOKEN, flaky=False) as server:
-        batch = _read(_request(server.base_url))
+        batch = read_interval(_request(server.base_url))
     assert batch.rows_read == 5 == len(batch.records) + len(batch.rejects)
     reasons = {r.source_id: r.reason for r in batch.rejects}
     assert reasons["01HQLINE000002"] == "location.latitude '13.7x' is not a number"
@@ -182,7 +154,7 @@ def test_description_is_nfc_without_nul_bytes_and_keeps_emoji(tmp_path: Path) ->
     # tone mark before the vowel below: NFC reorders it (canonical combining classes 107 > 103)
     _write(tmp_path, [_event(1, START + timedelta(hours=1), message__text="ท\u0e48\u0e38อตัน\x00 น้ำท่วมขัง 🌧️ ")])
     with ApiServer(tmp_path, token=TOKEN, flaky=False) as server:
-        (record,) = _read(_request(server.base_url)).records
+        (record,) = read_interval(_request(server.base_url)).records
     assert record["description"] == "ท\u0e38\u0e48อตัน น้ำท่วมขัง 🌧️"
 
 
@@ -190,7 +162,7 @@ def test_a_page_that_stays_5xx_raises_source_error_naming_the_page(data_dir: Pat
     with ApiServer(data_dir, token=TOKEN, flaky=True, faults={("line", 2): "error"}) as server:
         base_url = server.base_url
         with pytest.raises(SourceError) as caught:
-            _read(_request(base_url))
+            read_interval(_request(base_url))
     message = str(caught.value)
     assert "LINE page 2" in message
     assert f"{base_url}/v1/complaints?" in message and "page=2" in message
@@ -202,7 +174,7 @@ def test_a_page_that_is_not_json_raises_source_error(data_dir: Path) -> None:
         ApiServer(data_dir, token=TOKEN, flaky=True, faults={("line", 3): "malformed"}) as server,
         pytest.raises(SourceError, match=r"LINE page 3 .*page=3.*not valid JSON"),
     ):
-        _read(_request(server.base_url))
+        read_interval(_request(server.base_url))
 
 
 def test_a_wrong_token_raises_a_clear_source_error(data_dir: Path) -> None:
@@ -210,7 +182,7 @@ def test_a_wrong_token_raises_a_clear_source_error(data_dir: Path) -> None:
         ApiServer(data_dir, token=TOKEN, flaky=True) as server,
         pytest.raises(SourceError, match=r"LINE page 1 .*refused the token \(HTTP 401\)"),
     ):
-        _read(_request(server.base_url, token="expired-token"))
+        read_interval(_request(server.base_url, token="expired-token"))
 
 
 def test_an_unreachable_server_raises_source_error_after_retries() -> None:
@@ -218,7 +190,7 @@ def test_an_unreachable_server_raises_source_error_after_retries() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(SourceError, match=r"LINE page 1 .*no answer after 3 retries"):
-        _read(_request(f"http://127.0.0.1:{port}"))
+        read_interval(_request(f"http://127.0.0.1:{port}"))
 
 
 def test_a_server_that_never_answers_times_out_and_raises_source_error() -> None:
@@ -227,15 +199,13 @@ def test_a_server_that_never_answers_times_out_and_raises_source_error() -> None
         listener.listen(8)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         with pytest.raises(SourceError, match=r"LINE page 1 .*no answer after 1 retries.*timed out"):
-            _read(_request(url, http_retries=1, http_read_timeout=0.2))
+            read_interval(_request(url, http_retries=1, http_read_timeout=0.2))
 
 
 def test_a_page_of_the_wrong_shape_raises_source_error(tmp_path: Path) -> None:
     # an API that answers a list instead of {"events": ..., "hasNext": ...}
     page = line_adapter.JsonPage(what="LINE page 1", url="http://x/v1/complaints?page=1", data=[1, 2])
-    with pytest.raises(
-        SourceError, match=r"LINE page 1 \(http://x/v1/complaints\?page=1\): expected a JSON object"
-    ):
+    with pytest.raises(SourceError, match=r"LINE page 1 \(http://x/v1/complaints\?page=1\): expected a JSON object"):
         line_adapter._page_content(page, 1)
     page = line_adapter.JsonPage(what="LINE page 1", url="u", data={"events": [], "hasNext": "yes"})
     with pytest.raises(SourceError, match="hasNext"):

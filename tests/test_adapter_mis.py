@@ -11,13 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from complaints.adapters import ExtractRequest, SourceError, load_adapter, mis
+from sqlalchemy import create_engine, text
+
+from adapter_fixtures import read_interval
+from complaints.adapters import ExtractRequest, SourceError, mis
 from complaints.canonical import CANONICAL_COLUMNS, StatusEvent
 from complaints.config import load_config
 from complaints.demo.mis_schema import create_mis_schema
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
-from sqlalchemy import create_engine, text
 
 KEY = "test-pseudonym-key"
 PG_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -79,8 +81,7 @@ def _insert(url: str, complaints: list[dict], actions: list[tuple]) -> None:
         if complaints:
             conn.execute(
                 text(
-                    f"INSERT INTO mis_complaint ({', '.join(columns)}) "
-                    f"VALUES ({', '.join(':' + c for c in columns)})"
+                    f"INSERT INTO mis_complaint ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
                 ),
                 complaints,
             )
@@ -108,12 +109,6 @@ def _request(url: str, start: datetime = DAY, end: datetime = DAY + timedelta(da
     )
 
 
-def _read(request: ExtractRequest):
-    adapter = load_adapter(request.channel)
-    (part,) = adapter.plan(request)
-    return adapter.read(request, part)
-
-
 def test_plan_is_one_part_for_the_interval_in_bangkok_time() -> None:
     start = datetime(2018, 12, 31, 17, 0, tzinfo=UTC)
     request = _request("sqlite://", start, start + timedelta(days=1))
@@ -133,14 +128,14 @@ def test_selects_complaints_updated_in_the_half_open_interval(mis_url: str) -> N
     )
     # the same Bangkok day, given in UTC: the adapter converts to the MIS's naive Bangkok time
     utc_start = datetime(2019, 1, 14, 17, 0, tzinfo=UTC)
-    batch = _read(_request(mis_url, utc_start, utc_start + timedelta(days=1)))
+    batch = read_interval(_request(mis_url, utc_start, utc_start + timedelta(days=1)))
     assert sorted(r["source_id"] for r in batch.records) == ["BR-0001", "BR-0002"]
     assert batch.rows_read == len(batch.records) + len(batch.rejects) == 2
 
 
 def test_maps_a_complaint_to_a_canonical_record(mis_url: str) -> None:
     _insert(mis_url, [_complaint("BR-0001", datetime(2019, 1, 15, 16, 20))], [])
-    (record,) = _read(_request(mis_url)).records
+    (record,) = read_interval(_request(mis_url)).records
     assert tuple(record) == CANONICAL_COLUMNS
     assert record["channel"] == "mis"
     assert record["received_at"] == datetime(2019, 1, 14, 9, 30, tzinfo=BANGKOK)
@@ -185,7 +180,7 @@ def test_actions_become_status_events_with_first_acknowledgement_and_last_resolu
             ("BR-0002", datetime(2019, 1, 15, 11, 0), "เปิดเรื่องใหม่", None),
         ],
     )
-    batch = _read(_request(mis_url))
+    batch = read_interval(_request(mis_url))
     records = {r["source_id"]: r for r in batch.records}
     first, reopened, fresh = records["BR-0001"], records["BR-0002"], records["BR-0003"]
     assert first["status"] == "resolved"
@@ -198,17 +193,11 @@ def test_actions_become_status_events_with_first_acknowledgement_and_last_resolu
     assert (fresh["acknowledged_at"], fresh["resolved_at"]) == (None, None)
     events = [e for e in batch.status_events if e.source_id == "BR-0001"]
     assert events == [
-        StatusEvent(
-            "mis", "BR-0001", "received", datetime(2019, 1, 14, 9, 30, tzinfo=BANGKOK), "รับเรื่องทางระบบ"
-        ),
+        StatusEvent("mis", "BR-0001", "received", datetime(2019, 1, 14, 9, 30, tzinfo=BANGKOK), "รับเรื่องทางระบบ"),
         StatusEvent("mis", "BR-0001", "acknowledged", datetime(2019, 1, 14, 11, 0, tzinfo=BANGKOK), None),
-        StatusEvent(
-            "mis", "BR-0001", "acknowledged", datetime(2019, 1, 14, 13, 0, tzinfo=BANGKOK), "ตอบรับซ้ำ"
-        ),
+        StatusEvent("mis", "BR-0001", "acknowledged", datetime(2019, 1, 14, 13, 0, tzinfo=BANGKOK), "ตอบรับซ้ำ"),
         StatusEvent("mis", "BR-0001", "resolved", datetime(2019, 1, 15, 10, 0, tzinfo=BANGKOK), "ลอกท่อแล้ว"),
-        StatusEvent(
-            "mis", "BR-0001", "reopened", datetime(2019, 1, 15, 12, 0, tzinfo=BANGKOK), "ผู้ร้องแจ้งว่ายังท่วม"
-        ),
+        StatusEvent("mis", "BR-0001", "reopened", datetime(2019, 1, 15, 12, 0, tzinfo=BANGKOK), "ผู้ร้องแจ้งว่ายังท่วม"),
         StatusEvent("mis", "BR-0001", "resolved", datetime(2019, 1, 15, 17, 0, tzinfo=BANGKOK), "ลอกท่อซ้ำ"),
     ]
     assert len(batch.status_events) == 9  # BR-0003 has no actions: the loader derives its history
@@ -226,7 +215,7 @@ def test_an_action_with_an_unknown_status_rejects_the_complaint_with_a_redacted_
             ("BR-0002", datetime(2019, 1, 14, 9, 30), "รับเรื่องแล้ว", None),
         ],
     )
-    batch = _read(_request(mis_url))
+    batch = read_interval(_request(mis_url))
     assert batch.rows_read == 2 == len(batch.records) + len(batch.rejects)
     (reject,) = batch.rejects
     assert reject.source_id == "BR-0001"
@@ -250,7 +239,7 @@ def test_unknown_labels_make_records_with_none_and_a_missing_unit_takes_the_defa
         ],
         [],
     )
-    records = {r["source_id"]: r for r in _read(_request(mis_url)).records}
+    records = {r["source_id"]: r for r in read_interval(_request(mis_url)).records}
     assert (records["BR-0001"]["district_code"], records["BR-0001"]["status"]) == (None, None)
     assert records["BR-0002"]["responsible_unit"] == "cleansing_parks"
     assert records["BR-0003"]["responsible_unit"] is None
@@ -266,7 +255,7 @@ def test_half_a_coordinate_pair_is_rejected(mis_url: str) -> None:
         ],
         [],
     )
-    batch = _read(_request(mis_url))
+    batch = read_interval(_request(mis_url))
     assert [(r.source_id, r.reason) for r in batch.rejects] == [
         ("BR-0001", "only one of latitude/longitude is set: 13.7246, None")
     ]
@@ -287,7 +276,7 @@ def test_a_long_interval_with_many_complaints_and_actions_is_read_whole(mis_url:
         ]
     _insert(mis_url, complaints, actions)
     interval = (datetime(2018, 10, 1, tzinfo=BANGKOK), datetime(2019, 10, 1, tzinfo=BANGKOK))
-    batch = _read(_request(mis_url, *interval))
+    batch = read_interval(_request(mis_url, *interval))
     assert len(batch.records) == 1500 and batch.rejects == []
     assert len(batch.status_events) == 4500
     assert len({r["source_id"] for r in batch.records}) == 1500
@@ -310,7 +299,7 @@ def test_sqlite_text_that_is_no_timestamp_null_ids_and_nul_bytes_are_handled(tmp
         ],
         [],
     )
-    batch = _read(_request(url))
+    batch = read_interval(_request(url))
     reasons = sorted((r.source_id or "", r.reason) for r in batch.rejects)
     assert reasons == [
         ("", "missing complaint_no"),
@@ -326,7 +315,7 @@ def test_sqlite_text_that_is_no_timestamp_null_ids_and_nul_bytes_are_handled(tmp
 def test_an_unreachable_database_raises_source_error_without_the_password(tmp_path: Path) -> None:
     url = "postgresql+psycopg2://etl:hunter2@127.0.0.1:1/mis"
     with pytest.raises(SourceError) as caught:
-        _read(_request(url))
+        read_interval(_request(url))
     message = str(caught.value)
     assert message.startswith("MIS 2019-01-15T00:00:00+07:00..2019-01-16T00:00:00+07:00 from ")
     assert "hunter2" not in message and "***" in message
@@ -344,6 +333,6 @@ def test_reading_twice_gives_the_same_batch(mis_url: str) -> None:
         [("BR-0001", datetime(2019, 1, 14, 9, 30), "รับเรื่องแล้ว", None)],
     )
     request = _request(mis_url)
-    first, second = _read(request), _read(request)
+    first, second = read_interval(request), read_interval(request)
     assert first == second
     assert dataclasses.asdict(first)["source_part"] == "2019-01-15T00:00:00+07:00..2019-01-16T00:00:00+07:00"

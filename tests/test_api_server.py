@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+
 from complaints.demo.api_server import ApiServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -134,8 +135,7 @@ def test_injected_faults_keep_failing_or_answer_a_body_that_is_not_json(data_dir
         line = f"{server.base_url}/v1/complaints"
         assert requests.get(line, params={**LINE_WINDOW, "page": 1, "limit": 3}, timeout=5).status_code == 200
         assert [
-            requests.get(line, params={**LINE_WINDOW, "page": 2, "limit": 3}, timeout=5).status_code
-            for _ in range(3)
+            requests.get(line, params={**LINE_WINDOW, "page": 2, "limit": 3}, timeout=5).status_code for _ in range(3)
         ] == [500, 500, 500]
         broken = requests.get(f"{server.base_url}/v19.0/104857/complaints", params=FB_WINDOW, timeout=5)
     assert broken.status_code == 200
@@ -145,20 +145,12 @@ def test_injected_faults_keep_failing_or_answer_a_body_that_is_not_json(data_dir
 
 def test_bad_parameters_get_400_and_unknown_paths_404(data_dir: Path) -> None:
     with ApiServer(data_dir, flaky=False) as server:
+        assert requests.get(f"{server.base_url}/v1/complaints", params={"page": "two"}, timeout=5).status_code == 400
         assert (
-            requests.get(f"{server.base_url}/v1/complaints", params={"page": "two"}, timeout=5).status_code
+            requests.get(f"{server.base_url}/v19.0/104857/complaints", params={"after": "!!"}, timeout=5).status_code
             == 400
         )
-        assert (
-            requests.get(
-                f"{server.base_url}/v19.0/104857/complaints", params={"after": "!!"}, timeout=5
-            ).status_code
-            == 400
-        )
-        assert (
-            requests.get(f"{server.base_url}/v1/complaints", params={"limit": 0}, timeout=5).status_code
-            == 400
-        )
+        assert requests.get(f"{server.base_url}/v1/complaints", params={"limit": 0}, timeout=5).status_code == 400
         assert requests.get(f"{server.base_url}/v2/other", timeout=5).status_code == 404
 
 

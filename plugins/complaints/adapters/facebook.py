@@ -10,23 +10,26 @@ URL, is followed until it is absent. The page id is the channel setting ``page_i
 from __future__ import annotations
 
 import math
-import unicodedata
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from complaints.adapters import ExtractRequest, SourceError, redact_raw
-from complaints.adapters.http_client import ApiClient, JsonPage, RetrySettings
-from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, json_safe
-from complaints.config import (
-    default_unit_for,
-    normalise_category,
-    normalise_district,
-    normalise_status,
-    normalise_unit,
+from complaints.adapters import ExtractRequest, SourceError
+from complaints.adapters._common import (
+    add_to_batch,
+    canonical_record,
+    clean_text,
+    coordinate_pair,
+    interval_part,
+    is_missing,
+    json_object,
+    not_an_object,
+    parse_interval_part,
+    rejected,
 )
-from complaints.pseudonym import pseudonymise
-from complaints.thai_time import BANGKOK, to_bangkok
+from complaints.adapters.http_client import ApiClient, JsonPage
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
+from complaints.thai_time import BANGKOK
 
 API_VERSION = "v19.0"
 DEFAULT_PAGE_ID = "104857"
@@ -37,11 +40,11 @@ GRAPH_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # 2019-01-15T07:05:00+0000
 
 
 def plan(request: ExtractRequest) -> list[str]:
-    return [_interval_part(request.interval_start, request.interval_end)]
+    return [interval_part(request.interval_start, request.interval_end)]
 
 
 def read(request: ExtractRequest, part: str) -> ExtractedBatch:
-    start, end = _parse_interval_part(part)
+    start, end = parse_interval_part(part, "Facebook")
     settings = request.channel.settings
     page_id = str(settings.get("page_id", DEFAULT_PAGE_ID))
     batch = ExtractedBatch(channel=request.channel.code, source_part=part)
@@ -52,21 +55,12 @@ def read(request: ExtractRequest, part: str) -> ExtractedBatch:
         "limit": int(settings.get("page_size", DEFAULT_PAGE_SIZE)),
     }
     followed: set[str] = set()
-    with ApiClient(
-        request.source_url or "",
-        request.source_token,
-        auth="query",
-        retry=RetrySettings.from_settings(settings),
-    ) as client:
+    with ApiClient.for_request(request, auth="query") as client:
         for page in range(1, MAX_PAGES + 1):
             answer = client.get_json(url, params, what=f"Facebook page {page}")
             posts, next_url = _page_content(answer, client.base_url)
             for post in posts:
-                item = _convert(request, post)
-                if isinstance(item, RejectedRow):
-                    batch.rejects.append(item)
-                else:
-                    batch.records.append(item)
+                add_to_batch(batch, _convert(request, post))
             if next_url is None:
                 return batch
             if next_url in followed:
@@ -115,64 +109,44 @@ def _page_content(answer: JsonPage, base_url: str) -> tuple[list[Any], str | Non
 
 
 def _convert(request: ExtractRequest, post: Any) -> CanonicalComplaint | RejectedRow:
-    key = request.pseudonym_key
     if not isinstance(post, dict):
-        reason = f"post is not a JSON object: {type(post).__name__}"
-        return RejectedRow(None, reason, {"post": json_safe(post)})
+        return not_an_object("post", post)
     problems: list[str] = []
-    source_id = _text(post.get("id"))
+    source_id = clean_text(post.get("id"))
     if source_id is None:
         problems.append("missing id")
-    complaint = post.get("complaint")
-    if not isinstance(complaint, dict):
-        problems.append(f"complaint {complaint!r} is not an object")
-        complaint = {}
+    complaint = json_object(post, "complaint", problems)
     received_at = _graph_time(post.get("created_time"), "created_time", problems, required=True)
     updated_at = _graph_time(post.get("updated_time"), "updated_time", problems, required=True)
     acknowledged_at = _graph_time(complaint.get("acknowledged_time"), "complaint.acknowledged_time", problems)
     resolved_at = _graph_time(complaint.get("resolved_time"), "complaint.resolved_time", problems)
     latitude, longitude = _place(post.get("place"), problems)
-    sender = post.get("from") if isinstance(post.get("from"), dict) else {}
 
     if problems:
-        raw = json_safe(post)
-        if isinstance(raw.get("from"), dict):
-            raw["from"] = redact_raw(raw["from"], PERSONAL_FIELDS, key)
-        return RejectedRow(source_id, "; ".join(problems), raw)
+        return rejected(request, source_id, problems, post, PERSONAL_FIELDS, within="from")
 
-    category = normalise_category(_text(complaint.get("category")))
-    unit_label = _text(complaint.get("assigned_unit"))
-    return CanonicalComplaint(
-        channel=request.channel.code,
+    sender = json_object(post, "from")
+    return canonical_record(
+        request,
         source_id=source_id,
         received_at=received_at,
-        district_code=normalise_district(_text(complaint.get("district"))),
-        category_code=category,
-        description=_text(post.get("message")),
+        updated_at=updated_at,
+        district=clean_text(complaint.get("district")),
+        category=clean_text(complaint.get("category")),
+        unit=clean_text(complaint.get("assigned_unit")),
+        status=clean_text(complaint.get("status")),
+        description=clean_text(post.get("message")),
         latitude=latitude,
         longitude=longitude,
-        reporter_pseudonym=pseudonymise(_text(sender.get("id")) or _text(sender.get("name")), key),
-        responsible_unit=normalise_unit(unit_label) if unit_label else default_unit_for(category),
-        status=normalise_status(_text(complaint.get("status"))),
+        reporter=clean_text(sender.get("id")) or clean_text(sender.get("name")),
         acknowledged_at=acknowledged_at,
         resolved_at=resolved_at,
-        resolution_report=_text(complaint.get("resolution")),
-        source_updated_at=updated_at,
+        resolution=clean_text(complaint.get("resolution")),
     )
 
 
-def _text(value: Any) -> str | None:
-    """NFC text without NUL bytes or surrounding blanks; None when empty."""
-    if value is None:
-        return None
-    text = unicodedata.normalize("NFC", str(value)).replace("\x00", "").strip()
-    return text or None
-
-
 def _graph_time(value: Any, field: str, problems: list[str], *, required: bool = False) -> datetime | None:
-    if value is None or value == "":
-        if required:
-            problems.append(f"missing {field}")
+    if is_missing(value, field, problems, required=required):
         return None
     try:
         return datetime.strptime(str(value), GRAPH_TIME_FORMAT).astimezone(BANGKOK)
@@ -190,46 +164,4 @@ def _place(value: Any, problems: list[str]) -> tuple[float | None, float | None]
     if not isinstance(location, dict):
         problems.append(f"place {value!r} has no location object")
         return None, None
-    before = len(problems)
-    lat = _coordinate(location.get("latitude"), "place.location.latitude", 90.0, problems)
-    lon = _coordinate(location.get("longitude"), "place.location.longitude", 180.0, problems)
-    if len(problems) == before and (lat is None) != (lon is None):
-        problems.append(
-            f"place.location has only one of latitude/longitude: {location.get('latitude')!r}, "
-            f"{location.get('longitude')!r}"
-        )
-    return lat, lon
-
-
-def _coordinate(value: Any, field: str, limit: float, problems: list[str]) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = float(value)
-    except (TypeError, ValueError):
-        problems.append(f"{field} {value!r} is not a number")
-        return None
-    if not math.isfinite(number) or abs(number) > limit:
-        problems.append(f"{field} {value!r} is not a coordinate")
-        return None
-    return number
-
-
-# -- the interval part ---------------------------------------------------------------------
-
-
-def _interval_part(start: datetime, end: datetime) -> str:
-    return f"{to_bangkok(start).isoformat()}..{to_bangkok(end).isoformat()}"
-
-
-def _parse_interval_part(part: str) -> tuple[datetime, datetime]:
-    try:
-        first, last = part.split("..")
-        start, end = datetime.fromisoformat(first), datetime.fromisoformat(last)
-    except ValueError:
-        raise SourceError(f"Facebook part {part!r} is not '<start>..<end>' in ISO format") from None
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise SourceError(f"Facebook part {part!r}: need timezone-aware start < end")
-    return start.astimezone(BANGKOK), end.astimezone(BANGKOK)
+    return coordinate_pair(location.get("latitude"), location.get("longitude"), problems, where="place.location")

@@ -18,26 +18,25 @@ import codecs
 import csv
 import io
 import logging
-import math
 import re
 import shutil
-import unicodedata
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from complaints.adapters import ExtractRequest, SourceError, redact_raw
-from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, json_safe, sha256_of
-from complaints.config import (
-    default_unit_for,
-    match_key,
-    normalise_category,
-    normalise_district,
-    normalise_status,
-    normalise_unit,
+from complaints.adapters import ExtractRequest, SourceError
+from complaints.adapters._common import (
+    LATITUDE_LIMIT,
+    LONGITUDE_LIMIT,
+    add_to_batch,
+    canonical_record,
+    clean_text,
+    is_coordinate,
+    rejected,
 )
-from complaints.pseudonym import pseudonymise
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, sha256_of
+from complaints.config import match_key
 from complaints.thai_time import BANGKOK, BE_OFFSET, DateParseError, parse_be_datetime, to_bangkok
 
 log = logging.getLogger(__name__)
@@ -145,19 +144,14 @@ def read(request: ExtractRequest, part: str) -> ExtractedBatch:
                 cells = cells + [None] * (len(columns) - len(cells))
             elif line == last_line:
                 raise SourceError(
-                    f"{path} line {line}: the last row has {len(cells)} of {len(columns)} fields: "
-                    "the file is truncated"
+                    f"{path} line {line}: the last row has {len(cells)} of {len(columns)} fields: the file is truncated"
                 )
             else:
                 shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}"
         extra = [c for c in cells[len(columns) :] if c is not None and str(c).strip()]
         if extra:
             shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}"
-        item = _convert(request, dict(zip(columns, cells, strict=False)), line, shape_problem, extra)
-        if isinstance(item, RejectedRow):
-            batch.rejects.append(item)
-        else:
-            batch.records.append(item)
+        add_to_batch(batch, _convert(request, dict(zip(columns, cells, strict=False)), line, shape_problem, extra))
     return batch
 
 
@@ -238,8 +232,7 @@ def decode_csv_bytes(path: Path, data: bytes) -> str:
         return data.decode("cp874")
     except UnicodeDecodeError as exc:
         raise SourceError(
-            f"{path}: neither UTF-8 (invalid {utf8_where}) nor Windows-874/TIS-620 "
-            f"(invalid {_where(data, exc.start)})"
+            f"{path}: neither UTF-8 (invalid {utf8_where}) nor Windows-874/TIS-620 (invalid {_where(data, exc.start)})"
         ) from None
 
 
@@ -257,9 +250,7 @@ def _csv_rows(path: Path, data: bytes) -> tuple[int, list[Any], list[tuple[int, 
             where = f"line {reader.line_num}"
             if reader.line_num != start:
                 where += f" (in the record starting at line {start})"
-            raise SourceError(
-                f"{path} {where}: malformed CSV ({exc}); the file is probably truncated"
-            ) from None
+            raise SourceError(f"{path} {where}: malformed CSV ({exc}); the file is probably truncated") from None
         if any(str(f).strip() for f in fields):
             rows.append((start, fields))
     if not rows:
@@ -275,9 +266,7 @@ def _xlsx_rows(path: Path, data: bytes) -> tuple[int, list[Any], list[tuple[int,
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise SourceError(
-            f"{path}: not a readable .xlsx workbook ({exc}); the file may be truncated"
-        ) from None
+        raise SourceError(f"{path}: not a readable .xlsx workbook ({exc}); the file may be truncated") from None
     try:
         sheet = workbook.worksheets[0]
         rows = [
@@ -319,11 +308,10 @@ def _label(column: str) -> str:
 def _convert(
     request: ExtractRequest, row: dict[str, Any], line: int, shape_problem: str | None, extra: list[Any]
 ) -> CanonicalComplaint | RejectedRow:
-    key = request.pseudonym_key
     problems: list[str] = []
     source_id = _ticket(row.get(TICKET_NO))
     if shape_problem:  # the fields are not where the header says: reading them would only mislead
-        return _reject(request, row, line, extra, source_id, shape_problem)
+        return _reject(request, row, line, extra, source_id, [shape_problem])
     if source_id is None:
         problems.append(f"missing {_label(TICKET_NO)}")
     received_at = _be_datetime(row.get(RECEIVED), RECEIVED, problems, required=True)
@@ -333,27 +321,24 @@ def _convert(
     latitude, longitude = _lat_lon(row.get(COORDINATES), problems)
 
     if problems:
-        return _reject(request, row, line, extra, source_id, "; ".join(problems))
+        return _reject(request, row, line, extra, source_id, problems)
 
-    category = normalise_category(_text(row.get(CATEGORY)))
-    unit_label = _text(row.get(UNIT))
-    reporter = _phone(row.get(REPORTER_PHONE)) or _text(row.get(REPORTER_NAME))
-    return CanonicalComplaint(
-        channel=request.channel.code,
+    return canonical_record(
+        request,
         source_id=source_id,
         received_at=received_at,
-        district_code=normalise_district(_text(row.get(DISTRICT))),
-        category_code=category,
+        updated_at=updated_at,
+        district=_text(row.get(DISTRICT)),
+        category=_text(row.get(CATEGORY)),
+        unit=_text(row.get(UNIT)),
+        status=_text(row.get(STATUS)),
         description=_text(row.get(DESCRIPTION)),
         latitude=latitude,
         longitude=longitude,
-        reporter_pseudonym=pseudonymise(reporter, key),
-        responsible_unit=normalise_unit(unit_label) if unit_label else default_unit_for(category),
-        status=normalise_status(_text(row.get(STATUS))),
+        reporter=_phone(row.get(REPORTER_PHONE)) or _text(row.get(REPORTER_NAME)),
         acknowledged_at=acknowledged_at,
         resolved_at=resolved_at,
-        resolution_report=_text(row.get(RESOLUTION)),
-        source_updated_at=updated_at,
+        resolution=_text(row.get(RESOLUTION)),
     )
 
 
@@ -363,23 +348,22 @@ def _reject(
     line: int,
     extra: list[Any],
     source_id: str | None,
-    reason: str,
+    problems: list[str],
 ) -> RejectedRow:
+    """The row as read, with its surplus fields and its line in the file, for quarantine."""
     raw = dict(row)
     if extra:
         raw["_extra_fields"] = list(extra)
     raw[LINE_KEY] = line
-    return RejectedRow(source_id, reason, redact_raw(json_safe(raw), PERSONAL_FIELDS, request.pseudonym_key))
+    return rejected(request, source_id, problems, raw, PERSONAL_FIELDS)
 
 
 def _text(value: Any) -> str | None:
-    """NFC text without NUL bytes or surrounding blanks; None when empty."""
-    if value is None:
-        return None
+    """A cell as clean text (see ``clean_text``); an .xlsx number cell that is a whole number
+    reads without its ``.0``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFC", str(value)).replace("\x00", "").strip()
-    return text or None
+    return clean_text(value)
 
 
 def _ticket(value: Any) -> str | None:
@@ -429,7 +413,7 @@ def _lat_lon(value: Any, problems: list[str]) -> tuple[float | None, float | Non
     except ValueError:
         problems.append(f"{_label(COORDINATES)} {text!r} is not 'lat,lon'")
         return None, None
-    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
+    if not (is_coordinate(lat, LATITUDE_LIMIT) and is_coordinate(lon, LONGITUDE_LIMIT)):
         problems.append(f"{_label(COORDINATES)} {text!r} is not a coordinate")
         return None, None
     return lat, lon

@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from complaints.adapters import SourceError
+from complaints.adapters import ExtractRequest, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,16 @@ class ApiClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
+    @classmethod
+    def for_request(cls, request: ExtractRequest, *, auth: Literal["bearer", "query"]) -> ApiClient:
+        """A client for the request's API: its base URL and token, retries from the channel's settings."""
+        return cls(
+            request.source_url or "",
+            request.source_token,
+            auth=auth,
+            retry=RetrySettings.from_settings(request.channel.settings),
+        )
+
     def __enter__(self) -> ApiClient:
         return self
 
@@ -185,8 +195,7 @@ class ApiClient:
             )
         if status >= 500:
             raise SourceError(
-                f"{what} ({shown}): still HTTP {status} after {self.retry.retries} retries: "
-                f"{_snippet(response)}"
+                f"{what} ({shown}): still HTTP {status} after {self.retry.retries} retries: {_snippet(response)}"
             )
         if status >= 400:
             raise SourceError(f"{what} ({shown}): HTTP {status}: {_snippet(response)}")

@@ -9,23 +9,25 @@ is false. The source id is the ``webhookEventId``; the reporter is the pseudonym
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from datetime import datetime
 from typing import Any
 
-from complaints.adapters import ExtractRequest, SourceError, redact_raw
-from complaints.adapters.http_client import ApiClient, JsonPage, RetrySettings
-from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, json_safe
-from complaints.config import (
-    default_unit_for,
-    normalise_category,
-    normalise_district,
-    normalise_status,
-    normalise_unit,
+from complaints.adapters import ExtractRequest, SourceError
+from complaints.adapters._common import (
+    add_to_batch,
+    canonical_record,
+    clean_text,
+    coordinate_pair,
+    interval_part,
+    is_missing,
+    json_object,
+    not_an_object,
+    parse_interval_part,
+    rejected,
 )
-from complaints.pseudonym import pseudonymise
-from complaints.thai_time import BANGKOK, from_epoch_millis, to_bangkok
+from complaints.adapters.http_client import ApiClient, JsonPage
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
+from complaints.thai_time import from_epoch_millis
 
 API_PATH = "v1/complaints"
 DEFAULT_PAGE_SIZE = 200
@@ -35,30 +37,21 @@ _PLAUSIBLE_YEARS = range(2000, 2101)
 
 
 def plan(request: ExtractRequest) -> list[str]:
-    return [_interval_part(request.interval_start, request.interval_end)]
+    return [interval_part(request.interval_start, request.interval_end)]
 
 
 def read(request: ExtractRequest, part: str) -> ExtractedBatch:
-    start, end = _parse_interval_part(part)
+    start, end = parse_interval_part(part, "LINE")
     settings = request.channel.settings
     page_size = int(settings.get("page_size", DEFAULT_PAGE_SIZE))
     batch = ExtractedBatch(channel=request.channel.code, source_part=part)
     base_params = {"start_time": _millis(start), "end_time": _millis(end), "limit": page_size}
-    with ApiClient(
-        request.source_url or "",
-        request.source_token,
-        auth="bearer",
-        retry=RetrySettings.from_settings(settings),
-    ) as client:
+    with ApiClient.for_request(request, auth="bearer") as client:
         for page in range(1, MAX_PAGES + 1):
             answer = client.get_json(API_PATH, {**base_params, "page": page}, what=f"LINE page {page}")
             events, has_next = _page_content(answer, page)
             for event in events:
-                item = _convert(request, event)
-                if isinstance(item, RejectedRow):
-                    batch.rejects.append(item)
-                else:
-                    batch.records.append(item)
+                add_to_batch(batch, _convert(request, event))
             if not has_next:
                 return batch
             if not events:
@@ -91,65 +84,43 @@ def _page_content(answer: JsonPage, page: int) -> tuple[list[Any], bool]:
 
 
 def _convert(request: ExtractRequest, event: Any) -> CanonicalComplaint | RejectedRow:
-    key = request.pseudonym_key
     if not isinstance(event, dict):
-        reason = f"event is not a JSON object: {type(event).__name__}"
-        return RejectedRow(None, reason, {"event": json_safe(event)})
+        return not_an_object("event", event)
     problems: list[str] = []
-    source_id = _text(event.get("webhookEventId"))
+    source_id = clean_text(event.get("webhookEventId"))
     if source_id is None:
         problems.append("missing webhookEventId")
-    complaint = event.get("complaint")
-    if not isinstance(complaint, dict):
-        problems.append(f"complaint {complaint!r} is not an object")
-        complaint = {}
+    complaint = json_object(event, "complaint", problems)
     received_at = _timestamp(event.get("timestamp"), "timestamp", problems, required=True)
     updated_at = _timestamp(complaint.get("updatedAt"), "complaint.updatedAt", problems, required=True)
     acknowledged_at = _timestamp(complaint.get("acknowledgedAt"), "complaint.acknowledgedAt", problems)
     resolved_at = _timestamp(complaint.get("resolvedAt"), "complaint.resolvedAt", problems)
     latitude, longitude = _location(event.get("location"), problems)
-    source = event.get("source") if isinstance(event.get("source"), dict) else {}
-    message = event.get("message") if isinstance(event.get("message"), dict) else {}
 
     if problems:
-        raw = json_safe(event)
-        if isinstance(raw.get("source"), dict):
-            raw["source"] = redact_raw(raw["source"], PERSONAL_FIELDS, key)
-        return RejectedRow(source_id, "; ".join(problems), raw)
+        return rejected(request, source_id, problems, event, PERSONAL_FIELDS, within="source")
 
-    category = normalise_category(_text(complaint.get("category")))
-    unit_label = _text(complaint.get("assignedUnit"))
-    return CanonicalComplaint(
-        channel=request.channel.code,
+    return canonical_record(
+        request,
         source_id=source_id,
         received_at=received_at,
-        district_code=normalise_district(_text(complaint.get("district"))),
-        category_code=category,
-        description=_text(message.get("text")),
+        updated_at=updated_at,
+        district=clean_text(complaint.get("district")),
+        category=clean_text(complaint.get("category")),
+        unit=clean_text(complaint.get("assignedUnit")),
+        status=clean_text(complaint.get("status")),
+        description=clean_text(json_object(event, "message").get("text")),
         latitude=latitude,
         longitude=longitude,
-        reporter_pseudonym=pseudonymise(_text(source.get("userId")), key),
-        responsible_unit=normalise_unit(unit_label) if unit_label else default_unit_for(category),
-        status=normalise_status(_text(complaint.get("status"))),
+        reporter=clean_text(json_object(event, "source").get("userId")),
         acknowledged_at=acknowledged_at,
         resolved_at=resolved_at,
-        resolution_report=_text(complaint.get("resolution")),
-        source_updated_at=updated_at,
+        resolution=clean_text(complaint.get("resolution")),
     )
 
 
-def _text(value: Any) -> str | None:
-    """NFC text without NUL bytes or surrounding blanks; None when empty."""
-    if value is None:
-        return None
-    text = unicodedata.normalize("NFC", str(value)).replace("\x00", "").strip()
-    return text or None
-
-
 def _timestamp(value: Any, field: str, problems: list[str], *, required: bool = False) -> datetime | None:
-    if value is None or value == "":
-        if required:
-            problems.append(f"missing {field}")
+    if is_missing(value, field, problems, required=required):
         return None
     millis: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -177,49 +148,10 @@ def _location(value: Any, problems: list[str]) -> tuple[float | None, float | No
     if not isinstance(value, dict):
         problems.append(f"location {value!r} is not an object")
         return None, None
-    before = len(problems)
-    lat = _coordinate(value.get("latitude"), "location.latitude", 90.0, problems)
-    lon = _coordinate(value.get("longitude"), "location.longitude", 180.0, problems)
-    if len(problems) == before and (lat is None) != (lon is None):
-        problems.append(
-            f"location has only one of latitude/longitude: {value.get('latitude')!r}, "
-            f"{value.get('longitude')!r}"
-        )
-    return lat, lon
-
-
-def _coordinate(value: Any, field: str, limit: float, problems: list[str]) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = float(value)
-    except (TypeError, ValueError):
-        problems.append(f"{field} {value!r} is not a number")
-        return None
-    if not math.isfinite(number) or abs(number) > limit:
-        problems.append(f"{field} {value!r} is not a coordinate")
-        return None
-    return number
+    return coordinate_pair(value.get("latitude"), value.get("longitude"), problems, where="location")
 
 
 # -- the interval part ---------------------------------------------------------------------
-
-
-def _interval_part(start: datetime, end: datetime) -> str:
-    return f"{to_bangkok(start).isoformat()}..{to_bangkok(end).isoformat()}"
-
-
-def _parse_interval_part(part: str) -> tuple[datetime, datetime]:
-    try:
-        first, last = part.split("..")
-        start, end = datetime.fromisoformat(first), datetime.fromisoformat(last)
-    except ValueError:
-        raise SourceError(f"LINE part {part!r} is not '<start>..<end>' in ISO format") from None
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise SourceError(f"LINE part {part!r}: need timezone-aware start < end")
-    return start.astimezone(BANGKOK), end.astimezone(BANGKOK)
 
 
 def _millis(moment: datetime) -> int:

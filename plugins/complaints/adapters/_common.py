@@ -1,0 +1,204 @@
+"""What the source adapters share: text cleaning, missing values, coordinates, the interval
+part of the interval-read channels, the canonical record built from source labels, and the
+quarantined reject with its personal fields pseudonymised.
+
+Each adapter keeps its source-specific parsing (its timestamps, its field names, its raw
+row layout) and passes its own names in, so messages still name the source's fields.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from complaints.adapters import ExtractRequest, SourceError, redact_raw
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, StatusEvent, json_safe
+from complaints.config import (
+    default_unit_for,
+    normalise_category,
+    normalise_district,
+    normalise_status,
+    normalise_unit,
+)
+from complaints.pseudonym import pseudonymise
+from complaints.thai_time import BANGKOK, to_bangkok
+
+LATITUDE_LIMIT = 90.0
+LONGITUDE_LIMIT = 180.0
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def clean_text(value: Any) -> str | None:
+    """NFC text without NUL bytes or surrounding blanks; None when empty."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", str(value)).replace("\x00", "").strip()
+    return text or None
+
+
+def is_missing(value: Any, field: str, problems: list[str], *, required: bool = True) -> bool:
+    """True when ``value`` is absent (None or ""); a required one adds ``missing <field>`` to ``problems``."""
+    if value is None or value == "":
+        if required:
+            problems.append(f"missing {field}")
+        return True
+    return False
+
+
+def json_object(container: dict[str, Any], name: str, problems: list[str] | None = None) -> dict[str, Any]:
+    """``container[name]`` when it is a JSON object, else ``{}``; with ``problems``, a non-object is one."""
+    value = container.get(name)
+    if isinstance(value, dict):
+        return value
+    if problems is not None:
+        problems.append(f"{name} {value!r} is not an object")
+    return {}
+
+
+# -- coordinates -----------------------------------------------------------------------------
+
+
+def is_coordinate(number: float, limit: float) -> bool:
+    """A finite number within ``[-limit, limit]`` (90 for a latitude, 180 for a longitude)."""
+    return math.isfinite(number) and abs(number) <= limit
+
+
+def coordinate(value: Any, field: str, limit: float, problems: list[str]) -> float | None:
+    """One coordinate from a number or numeric text; None when absent, a problem when not a coordinate."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{field} {value!r} is not a number")
+        return None
+    if not is_coordinate(number, limit):
+        problems.append(f"{field} {value!r} is not a coordinate")
+        return None
+    return number
+
+
+def coordinate_pair(
+    lat_value: Any, lon_value: Any, problems: list[str], *, where: str | None = None
+) -> tuple[float | None, float | None]:
+    """Latitude and longitude given as two values: both, or neither; half a pair is a problem.
+
+    ``where`` names the object holding them (``"location"``): the fields are then
+    ``location.latitude`` and ``location.longitude``; without it, ``latitude`` and ``longitude``.
+    """
+    prefix = f"{where}." if where else ""
+    before = len(problems)
+    lat = coordinate(lat_value, f"{prefix}latitude", LATITUDE_LIMIT, problems)
+    lon = coordinate(lon_value, f"{prefix}longitude", LONGITUDE_LIMIT, problems)
+    if len(problems) == before and (lat is None) != (lon is None):
+        half = f"{where} has only one of latitude/longitude" if where else "only one of latitude/longitude is set"
+        problems.append(f"{half}: {lat_value!r}, {lon_value!r}")
+    return lat, lon
+
+
+# -- the interval part (channels read one interval per run) ----------------------------------
+
+
+def interval_part(start: datetime, end: datetime) -> str:
+    """``"<start>..<end>"``, ISO timestamps in Bangkok time."""
+    return f"{to_bangkok(start).isoformat()}..{to_bangkok(end).isoformat()}"
+
+
+def parse_interval_part(part: str, source: str) -> tuple[datetime, datetime]:
+    """The interval of a part made by :func:`interval_part`; ``source`` names the channel in errors."""
+    try:
+        first, last = part.split("..")
+        start, end = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    except ValueError:
+        raise SourceError(f"{source} part {part!r} is not '<start>..<end>' in ISO format") from None
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise SourceError(f"{source} part {part!r}: need timezone-aware start < end")
+    return start.astimezone(BANGKOK), end.astimezone(BANGKOK)
+
+
+# -- records and rejects ---------------------------------------------------------------------
+
+
+def canonical_record(
+    request: ExtractRequest,
+    *,
+    source_id: str,
+    received_at: datetime,
+    updated_at: datetime,
+    district: str | None,
+    category: str | None,
+    unit: str | None,
+    status: str | None,
+    description: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    reporter: str | None,
+    acknowledged_at: datetime | None,
+    resolved_at: datetime | None,
+    resolution: str | None,
+) -> CanonicalComplaint:
+    """The canonical record of one parsed source row.
+
+    ``district``, ``category``, ``unit`` and ``status`` are the source's (cleaned) labels and
+    become config codes here; a missing unit label takes the category's default unit, an
+    unknown one stays None. ``reporter`` is pseudonymised here and never stored raw.
+    """
+    category_code = normalise_category(category)
+    return CanonicalComplaint(
+        channel=request.channel.code,
+        source_id=source_id,
+        received_at=received_at,
+        district_code=normalise_district(district),
+        category_code=category_code,
+        description=description,
+        latitude=latitude,
+        longitude=longitude,
+        reporter_pseudonym=pseudonymise(reporter, request.pseudonym_key),
+        responsible_unit=normalise_unit(unit) if unit else default_unit_for(category_code),
+        status=normalise_status(status),
+        acknowledged_at=acknowledged_at,
+        resolved_at=resolved_at,
+        resolution_report=resolution,
+        source_updated_at=updated_at,
+    )
+
+
+def rejected(
+    request: ExtractRequest,
+    source_id: str | None,
+    problems: list[str],
+    raw: dict[str, Any],
+    personal_fields: tuple[str, ...],
+    *,
+    within: str | None = None,
+) -> RejectedRow:
+    """A row for quarantine: the problems as its reason, the raw row with ``personal_fields``
+    pseudonymised (those of the object ``raw[within]`` when ``within`` is given)."""
+    safe = json_safe(raw)
+    if within is None:
+        safe = redact_raw(safe, personal_fields, request.pseudonym_key)
+    elif isinstance(safe.get(within), dict):
+        safe[within] = redact_raw(safe[within], personal_fields, request.pseudonym_key)
+    return RejectedRow(source_id, "; ".join(problems), safe)
+
+
+def not_an_object(kind: str, value: Any) -> RejectedRow:
+    """The reject of an API item that is not even a JSON object (``kind``: "event", "post")."""
+    return RejectedRow(None, f"{kind} is not a JSON object: {type(value).__name__}", {kind: json_safe(value)})
+
+
+def add_to_batch(
+    batch: ExtractedBatch, item: CanonicalComplaint | RejectedRow, events: Iterable[StatusEvent] = ()
+) -> None:
+    """A converted row into its batch: a reject to ``rejects``, a record (and its status events) to ``records``."""
+    if isinstance(item, RejectedRow):
+        batch.rejects.append(item)
+    else:
+        batch.records.append(item)
+        batch.status_events.extend(events)
