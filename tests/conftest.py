@@ -9,6 +9,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -30,9 +31,9 @@ PG_ADMIN_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg2://p
 PSEUDONYM_KEY = "test-key-not-a-secret"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema in the real PostgreSQL server, dropped afterwards."""
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """A new schema in the real PostgreSQL server (URL with its search_path), dropped afterwards."""
     from sqlalchemy import create_engine, text
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -45,6 +46,12 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

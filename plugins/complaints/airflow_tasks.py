@@ -6,11 +6,14 @@ Expectations or SQLAlchemy, and apart from ``ingest`` so that stays Airflow-free
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from complaints.thai_time import BANGKOK
+
+log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "complaints_warehouse"
 PSEUDONYM_KEY_CONN_ID = "complaints_pseudonym_key"
@@ -73,9 +76,20 @@ def run_interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def prepare_warehouse() -> None:
+    from complaints.indicator.business_calendar import (
+        calendar_covers,
+        create_calendar_table,
+        default_calendar_range,
+        ensure_calendar,
+    )
     from complaints.warehouse import ensure_schema
 
-    ensure_schema(warehouse_engine())
+    engine = warehouse_engine()
+    ensure_schema(engine)
+    create_calendar_table(engine)
+    first, last = default_calendar_range()
+    if not calendar_covers(engine, first, last):
+        ensure_calendar(engine, first, last)
 
 
 def ingest(channel_code: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -104,3 +118,52 @@ def ingest(channel_code: str, context: dict[str, Any]) -> dict[str, Any]:
     )
     summary = ingest_channel(request, warehouse_engine())
     return summary.as_dict()
+
+
+def quarterly_cutoff(context: dict[str, Any]) -> date:
+    """The ``cutoff`` param of a manual run, else the last day of the run's data interval."""
+    params = context.get("params") or {}
+    if params.get("cutoff"):
+        return date.fromisoformat(str(params["cutoff"]))
+    return (context["data_interval_end"].astimezone(BANGKOK) - timedelta(days=1)).date()
+
+
+def daily_loads_cover_cutoff(context: dict[str, Any]) -> bool:
+    """True when every channel's data reaches the cut-off day, or when waiting is over."""
+    from complaints.config import load_config
+    from complaints.quarterly import stale_channels
+
+    cutoff = quarterly_cutoff(context)
+    stale = stale_channels(warehouse_engine(), cutoff)
+    if not stale:
+        return True
+    waited = datetime.now(UTC) - context["dag_run"].start_date
+    limit = timedelta(hours=float(load_config().raw["quarterly"]["wait_for_daily_loads_hours"]))
+    if waited >= limit:
+        log.warning("computing with stale channels after waiting %s: %s (the report marks them)", waited, stale)
+        return True
+    log.info("waiting for the daily loads of %s to reach %s", stale, cutoff.isoformat())
+    return False
+
+
+def compute_quarterly_indicator(context: dict[str, Any]) -> dict[str, Any]:
+    from complaints.quarterly import compute_and_store
+
+    result = compute_and_store(warehouse_engine(), quarterly_cutoff(context))
+    return {
+        "fiscal_year_be": result.fiscal_year_be,
+        "cutoff": result.cutoff.isoformat(),
+        "received": result.totals.received,
+        "resolved": result.totals.resolved,
+        "in_progress": result.totals.in_progress,
+        "pct_resolved": str(result.totals.pct_resolved),
+        "score": str(result.score.total),
+        "stale_channels": [f.channel for f in result.freshness if f.stale],
+    }
+
+
+def publish_quarterly_report(context: dict[str, Any]) -> list[str]:
+    from complaints.quarterly import render_and_publish
+
+    params = context.get("params") or {}
+    return render_and_publish(warehouse_engine(), quarterly_cutoff(context), params.get("unit") or None)

@@ -107,3 +107,14 @@ CREATE TABLE IF NOT EXISTS ingested_file (
     ingested_at TIMESTAMP NOT NULL,
     PRIMARY KEY (channel, file_sha256)
 )
+;
+-- Each computed indicator, as the quarterly DAG's compute task stored it: the report
+-- task renders from it, so the published files show exactly what was computed.
+CREATE TABLE IF NOT EXISTS indicator_snapshot (
+    fiscal_year_be INTEGER NOT NULL,
+    cutoff         DATE NOT NULL,
+    rubric_version TEXT NOT NULL,
+    result_json    TEXT NOT NULL,
+    computed_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (fiscal_year_be, cutoff)
+)

@@ -17,12 +17,15 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from complaints.paths import PROJECT_ROOT, data_dir
 
 DEMO_START = "2018-10-01"
 DEMO_END = "2019-11-01"  # status updates of the fiscal year keep arriving in October
+# The cut-off dates of the published 2562 reports (see shared docs/indicator.md).
+DEMO_CUTOFFS = ("2019-03-31", "2019-06-24", "2019-08-30")
 API_TOKEN = "demo-token"
 
 
@@ -107,6 +110,23 @@ def export_quarantine(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
+def print_indicators(warehouse: Path) -> None:
+    """The stored quarterly figures, in the form of the seed's section 6 table."""
+    from complaints.quarterly import load_snapshot
+    from complaints.warehouse import make_engine
+
+    engine = make_engine(f"sqlite:///{warehouse}")
+    print("    quarterly indicator (MIS, cumulative from 1 October):")
+    print(f"      {'cut-off':<12}{'received':>9}{'resolved':>9}{'%':>8}{'in progress':>12}{'%':>7}{'score':>8}")
+    for text in DEMO_CUTOFFS:
+        r = load_snapshot(engine, date.fromisoformat(text))
+        t = r.totals
+        print(
+            f"      {text:<12}{t.received:>9,}{t.resolved:>9,}{t.pct_resolved:>8}{t.in_progress:>12,}"
+            f"{t.pct_in_progress:>7}{r.score.total:>8}"
+        )
+
+
 def main() -> None:
     started = time.monotonic()
     from complaints.demo.api_server import ApiServer
@@ -119,21 +139,24 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     log_file = out_dir / "airflow-demo.log"
 
-    print(f"1/4 generating fiscal year 2562 demo sources under {data}")
+    print(f"1/5 generating fiscal year 2562 demo sources under {data}")
     generate_demo(data)
 
     with ApiServer(data, token=API_TOKEN, flaky=True) as server:
-        print(f"2/4 LINE and Facebook APIs served at {server.base_url} (with transient 503s)")
+        print(f"2/5 LINE and Facebook APIs served at {server.base_url} (with transient 503s)")
         env = airflow_env(data, server.base_url, demo_pseudonym_key(data))
         print(
             f"3/4 Airflow metadata database in {env['AIRFLOW_HOME']}; running the daily DAGs "
             f"{DEMO_START} .. {DEMO_END} month by month (log: {log_file})"
         )
         run_logged([sys.executable, "-m", "airflow", "db", "migrate"], env, log_file)
-        run_logged([sys.executable, "-m", "complaints.demo.run_dags", DEMO_START, DEMO_END], env, log_file)
+        run_logged([sys.executable, "-m", "complaints.demo.run_dags", "daily", DEMO_START, DEMO_END], env, log_file)
+        print(f"4/5 running the quarterly indicator DAG for the cut-offs {', '.join(DEMO_CUTOFFS)}")
+        (data / "shared-drive").mkdir(parents=True, exist_ok=True)  # the "mounted" shared drive
+        run_logged([sys.executable, "-m", "complaints.demo.run_dags", "quarterly", *DEMO_CUTOFFS], env, log_file)
 
     warehouse = data / "warehouse.sqlite"
-    print(f"4/4 loaded into the warehouse sqlite:///{warehouse}")
+    print(f"5/5 loaded into the warehouse sqlite:///{warehouse}")
     summary = load_summary(make_engine(f"sqlite:///{warehouse}"))
     print(f"    {'channel':<14}{'complaints':>11}{'status changes':>16}{'quarantined':>13}")
     for row in summary:
@@ -142,6 +165,11 @@ def main() -> None:
     print("    quarantined rows: table `quarantine` in the warehouse, and as CSV:")
     for channel, path in sorted(exported.items()):
         print(f"      {channel:<14}{path}")
+    print_indicators(warehouse)
+    shared_drive = data / "shared-drive"
+    print(f"    published reports (shared drive {shared_drive}):")
+    for path in sorted(p for p in shared_drive.rglob("*") if p.is_file() and "_previous" not in p.parts):
+        print(f"      {path}")
     print(f"demo finished in {time.monotonic() - started:.0f} s")
 
 
