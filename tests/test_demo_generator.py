@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
+
 from complaints import config
 from complaints.demo.generate import DemoSummary, generate_demo
 from complaints.thai_time import DateParseError, parse_be_datetime
-from openpyxl import load_workbook
 
 # The published FY2562 table (shared/docs/indicator.md), typed in here on purpose.
 PUBLISHED = {

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from complaints.paths import PROJECT_ROOT
 from complaints.publish import (
     LocalFolderTarget,

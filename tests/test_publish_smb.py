@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from complaints.publish import PublishError, SambaTarget, publish_reports, target_from_config
 from samba_server import SambaServer, samba_server_fixture  # noqa: F401  (registers the samba_server fixture)
 from test_publish_local import FifoSource, feed_slowly, in_thread, partial_files, report

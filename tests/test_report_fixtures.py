@@ -30,10 +30,17 @@ RECEIVED, RESOLVED, IN_PROGRESS = 1669, 1637, 32
 # Oct 2018 .. Aug 2019: received / resolved in each month. Cumulative to March: 915 / 914 (the
 # seed's Q2); to the cut-off: 1,669 / 1,637.
 MONTHLY = [
-    (date(2018, 10, 1), 148, 140), (date(2018, 11, 1), 152, 150), (date(2018, 12, 1), 150, 152),
-    (date(2019, 1, 1), 160, 155), (date(2019, 2, 1), 145, 150), (date(2019, 3, 1), 160, 167),
-    (date(2019, 4, 1), 135, 130), (date(2019, 5, 1), 145, 140), (date(2019, 6, 1), 160, 150),
-    (date(2019, 7, 1), 170, 165), (date(2019, 8, 1), 144, 138),
+    (date(2018, 10, 1), 148, 140),
+    (date(2018, 11, 1), 152, 150),
+    (date(2018, 12, 1), 150, 152),
+    (date(2019, 1, 1), 160, 155),
+    (date(2019, 2, 1), 145, 150),
+    (date(2019, 3, 1), 160, 167),
+    (date(2019, 4, 1), 135, 130),
+    (date(2019, 5, 1), 145, 140),
+    (date(2019, 6, 1), 160, 150),
+    (date(2019, 7, 1), 170, 165),
+    (date(2019, 8, 1), 144, 138),
 ]
 
 
@@ -44,8 +51,7 @@ def pct(part: int, whole: int) -> Decimal:
 
 
 def figures(received: int, resolved: int) -> Figures:
-    return Figures(received, resolved, received - resolved, pct(resolved, received),
-                   pct(received - resolved, received))
+    return Figures(received, resolved, received - resolved, pct(resolved, received), pct(received - resolved, received))
 
 
 def split(total: int, weights: list[int]) -> list[int]:
@@ -82,8 +88,9 @@ def sample_result(**overrides) -> IndicatorResult:
     channels = cfg.channels
     by_channel = [
         BreakdownRow("mis", channels["mis"].name_th, channels["mis"].name_en, figures(RECEIVED, RESOLVED)),
-        BreakdownRow("hotline_1555", channels["hotline_1555"].name_th, channels["hotline_1555"].name_en,
-                     figures(420, 410)),
+        BreakdownRow(
+            "hotline_1555", channels["hotline_1555"].name_th, channels["hotline_1555"].name_en, figures(420, 410)
+        ),
         BreakdownRow("line", channels["line"].name_th, channels["line"].name_en, figures(230, 221)),
         BreakdownRow("facebook", channels["facebook"].name_th, channels["facebook"].name_en, figures(95, 90)),
     ]
@@ -100,15 +107,22 @@ def sample_result(**overrides) -> IndicatorResult:
         cat = categories[k % 8]
         unit = next(u for u in units if u.code == cat.extra["default_unit"])
         received = date(2019, 8, 28) if k < 5 else date(2019, 3 + k % 6, 1 + (k * 5) % 27)
-        open_matters.append(OpenMatter(
-            channel="mis", source_id=f"MIS-62-{10000 + k * 37:05d}", received_date=received,
-            district_code=districts[di].code, district_name_th=districts[di].name_th,
-            category_code=cat.code, category_name_th=cat.name_th,
-            responsible_unit=unit.code if k % 11 else None, unit_name_th=unit.name_th if k % 11 else None,
-            status="in_progress" if k % 3 else "acknowledged",
-            status_name_th=statuses["in_progress" if k % 3 else "acknowledged"],
-            age_business_days=2 if k < 5 else 20 + (k * 13) % 90,
-        ))
+        open_matters.append(
+            OpenMatter(
+                channel="mis",
+                source_id=f"MIS-62-{10000 + k * 37:05d}",
+                received_date=received,
+                district_code=districts[di].code,
+                district_name_th=districts[di].name_th,
+                category_code=cat.code,
+                category_name_th=cat.name_th,
+                responsible_unit=unit.code if k % 11 else None,
+                unit_name_th=unit.name_th if k % 11 else None,
+                status="in_progress" if k % 3 else "acknowledged",
+                status_name_th=statuses["in_progress" if k % 3 else "acknowledged"],
+                age_business_days=2 if k < 5 else 20 + (k * 13) % 90,
+            )
+        )
 
     result = IndicatorResult(
         fiscal_year_be=2562,
@@ -120,21 +134,32 @@ def sample_result(**overrides) -> IndicatorResult:
         totals=figures(RECEIVED, RESOLVED),
         score=Score(
             parts=[
-                PartScore("ด้านปริมาณและการตอบสนองในการแก้ไขปัญหาที่ได้รับแจ้ง", "quantity and responsiveness",
-                          Decimal("20"), Decimal("97.71"), Decimal("19.54"),
-                          "ตอบรับเรื่องภายใน 1 วันทำการ นับจากวันทำการถัดจากวันที่ได้รับแจ้ง 1,623 เรื่อง "
-                          "จากเรื่องที่ครบกำหนดตอบรับแล้ว 1,661 เรื่อง คิดเป็นร้อยละ 97.71 (ตอบรับล่าช้า 36 เรื่อง "
-                          "ยังไม่ตอบรับ 2 เรื่อง ไม่นับเรื่องที่ยังไม่ครบกำหนดตอบรับ 8 เรื่อง) "
-                          "คะแนนตามสัดส่วน ได้ 19.54 คะแนน จาก 20.00 คะแนน"),
-                PartScore("ด้านคุณภาพการแก้ไขปัญหาและการรายงานผลในระบบเรื่องราวร้องทุกข์ของกรุงเทพมหานคร",
-                          "quality of the fix and of the report", Decimal("80"), Decimal("98.08"),
-                          Decimal("78.46"),
-                          "ดำเนินการแก้ไขเรียบร้อยแล้ว ณ วันที่ 30 สิงหาคม 2562 และบันทึกรายงานผลที่สามารถตอบชี้แจง"
-                          "ผู้ร้องได้ 1,637 เรื่อง จากเรื่องที่ได้รับแจ้ง 1,669 เรื่อง คิดเป็นร้อยละ 98.08 "
-                          "(ยังไม่แล้วเสร็จ 32 เรื่อง ไม่มีรายงานผลการดำเนินการ 0 เรื่อง) "
-                          "คะแนนตามสัดส่วน ได้ 78.46 คะแนน จาก 80.00 คะแนน"),
+                PartScore(
+                    "ด้านปริมาณและการตอบสนองในการแก้ไขปัญหาที่ได้รับแจ้ง",
+                    "quantity and responsiveness",
+                    Decimal("20"),
+                    Decimal("97.71"),
+                    Decimal("19.54"),
+                    "ตอบรับเรื่องภายใน 1 วันทำการ นับจากวันทำการถัดจากวันที่ได้รับแจ้ง 1,623 เรื่อง "
+                    "จากเรื่องที่ครบกำหนดตอบรับแล้ว 1,661 เรื่อง คิดเป็นร้อยละ 97.71 (ตอบรับล่าช้า 36 เรื่อง "
+                    "ยังไม่ตอบรับ 2 เรื่อง ไม่นับเรื่องที่ยังไม่ครบกำหนดตอบรับ 8 เรื่อง) "
+                    "คะแนนตามสัดส่วน ได้ 19.54 คะแนน จาก 20.00 คะแนน",
+                ),
+                PartScore(
+                    "ด้านคุณภาพการแก้ไขปัญหาและการรายงานผลในระบบเรื่องราวร้องทุกข์ของกรุงเทพมหานคร",
+                    "quality of the fix and of the report",
+                    Decimal("80"),
+                    Decimal("98.08"),
+                    Decimal("78.46"),
+                    "ดำเนินการแก้ไขเรียบร้อยแล้ว ณ วันที่ 30 สิงหาคม 2562 และบันทึกรายงานผลที่สามารถตอบชี้แจง"
+                    "ผู้ร้องได้ 1,637 เรื่อง จากเรื่องที่ได้รับแจ้ง 1,669 เรื่อง คิดเป็นร้อยละ 98.08 "
+                    "(ยังไม่แล้วเสร็จ 32 เรื่อง ไม่มีรายงานผลการดำเนินการ 0 เรื่อง) "
+                    "คะแนนตามสัดส่วน ได้ 78.46 คะแนน จาก 80.00 คะแนน",
+                ),
             ],
-            total=Decimal("98.00"), target=Decimal("90"), met=True,
+            total=Decimal("98.00"),
+            target=Decimal("90"),
+            met=True,
         ),
         by_channel=by_channel,
         by_district=_breakdown(districts, d_received, d_open),
@@ -143,8 +168,14 @@ def sample_result(**overrides) -> IndicatorResult:
         monthly=monthly,
         open_matters=open_matters,
         freshness=[
-            ChannelFreshness(code, c.name_th, datetime(2019, 8, 31, 6, 15, tzinfo=BANGKOK), date(2019, 8, 30),
-                             False, "ข้อมูลล่าสุดถึงวันที่ 30 สิงหาคม 2562")
+            ChannelFreshness(
+                code,
+                c.name_th,
+                datetime(2019, 8, 31, 6, 15, tzinfo=BANGKOK),
+                date(2019, 8, 30),
+                False,
+                "ข้อมูลล่าสุดถึงวันที่ 30 สิงหาคม 2562",
+            )
             for code, c in channels.items()
         ],
         computed_at=datetime(2019, 8, 31, 8, 0, tzinfo=BANGKOK),

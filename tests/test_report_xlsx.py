@@ -71,8 +71,7 @@ def test_district_sheet_has_all_50_districts_with_numeric_cells(workbook):
     expected = {row.code: row.figures for row in sample_result().by_district}
     for d in data:
         f = expected[d["รหัส"]]
-        assert (d["เรื่องทั้งสิ้น"], d["แก้ไขเรียบร้อยแล้ว"], d["อยู่ระหว่างดำเนินการ"]) == (
-            f.received, f.resolved, f.in_progress)
+        assert (d["เรื่องทั้งสิ้น"], d["แก้ไขเรียบร้อยแล้ว"], d["อยู่ระหว่างดำเนินการ"]) == (f.received, f.resolved, f.in_progress)
         assert d["ร้อยละแก้ไขเรียบร้อยแล้ว"] == pytest.approx(float(f.pct_resolved))
     for row in ws.iter_rows(min_row=2):
         by_header = {ws.cell(1, c.column).value: c for c in row}
@@ -85,7 +84,11 @@ def test_breakdowns_monthly_open_matters_and_freshness(workbook):
     r = sample_result()
     channels = rows(workbook["ช่องทาง"])
     assert [(c["รหัส"], c["นับในตัวชี้วัด"]) for c in channels] == [
-        ("mis", "นับ"), ("hotline_1555", "ไม่นับ"), ("line", "ไม่นับ"), ("facebook", "ไม่นับ")]
+        ("mis", "นับ"),
+        ("hotline_1555", "ไม่นับ"),
+        ("line", "ไม่นับ"),
+        ("facebook", "ไม่นับ"),
+    ]
     assert len(rows(workbook["หน่วยงาน"])) == len(r.by_unit)
     assert len(rows(workbook["ประเภทเรื่อง"])) == len(r.by_category)
 

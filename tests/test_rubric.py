@@ -65,15 +65,18 @@ def test_two_files_declaring_one_fiscal_year_are_refused(tmp_path):
         load_rubric(2562, tmp_path)
 
 
-@pytest.mark.parametrize(("pct", "max_points", "points"), [
-    (D("0"), D(20), D("0.00")),
-    (D("100"), D(20), D("20.00")),
-    (D("99.89"), D(20), D("19.98")),  # 19.978
-    (D("98.08"), D(80), D("78.46")),  # 78.464
-    (D("0.05"), D(50), D("0.03")),  # 0.025 rounds half up, not to even
-    (D("0.01"), D(50), D("0.01")),  # 0.005 rounds half up
-    (D("120"), D(20), D("20.00")),  # clamped to 100 %
-])
+@pytest.mark.parametrize(
+    ("pct", "max_points", "points"),
+    [
+        (D("0"), D(20), D("0.00")),
+        (D("100"), D(20), D("20.00")),
+        (D("99.89"), D(20), D("19.98")),  # 19.978
+        (D("98.08"), D(80), D("78.46")),  # 78.464
+        (D("0.05"), D(50), D("0.03")),  # 0.025 rounds half up, not to even
+        (D("0.01"), D(50), D("0.01")),  # 0.005 rounds half up
+        (D("120"), D(20), D("20.00")),  # clamped to 100 %
+    ],
+)
 def test_linear_mapping_gives_max_points_times_the_percentage_rounded_half_up(pct, max_points, points):
     assert PointMapping("linear").points(pct, max_points) == points
 
@@ -81,47 +84,68 @@ def test_linear_mapping_gives_max_points_times_the_percentage_rounded_half_up(pc
 BANDS = PointMapping("bands", ((D(60), D(8)), (D(80), D(16)), (D(95), D(20))))
 
 
-@pytest.mark.parametrize(("pct", "points"), [
-    (D("0"), D("0.00")), (D("59.99"), D("0.00")), (D("60.00"), D("8.00")), (D("79.99"), D("8.00")),
-    (D("80"), D("16.00")), (D("94.99"), D("16.00")), (D("95.00"), D("20.00")), (D("100"), D("20.00")),
-])
+@pytest.mark.parametrize(
+    ("pct", "points"),
+    [
+        (D("0"), D("0.00")),
+        (D("59.99"), D("0.00")),
+        (D("60.00"), D("8.00")),
+        (D("79.99"), D("8.00")),
+        (D("80"), D("16.00")),
+        (D("94.99"), D("16.00")),
+        (D("95.00"), D("20.00")),
+        (D("100"), D("20.00")),
+    ],
+)
 def test_band_mapping_gives_the_points_of_the_highest_band_reached(pct, points):
     assert BANDS.points(pct, D(20)) == points
 
 
 def test_bands_are_read_from_the_rubric_per_part(tmp_path):
-    write_rubric(tmp_path, 2563, parts={
-        **fy2562_raw()["parts"],
-        "response": {**fy2562_raw()["parts"]["response"],
-                     "mapping": {"method": "bands", "bands": [[95, 20], [60, 8], [80, 16]]}},
-    })
+    write_rubric(
+        tmp_path,
+        2563,
+        parts={
+            **fy2562_raw()["parts"],
+            "response": {
+                **fy2562_raw()["parts"]["response"],
+                "mapping": {"method": "bands", "bands": [[95, 20], [60, 8], [80, 16]]},
+            },
+        },
+    )
     rubric = load_rubric(2563, tmp_path)
     assert rubric.response.mapping == BANDS  # sorted by min_pct
     assert rubric.quality.mapping.method == "linear"
     assert "ร้อยละ 95 ขึ้นไป 20 คะแนน" in rubric.response.mapping.describe_th()
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"channels": ["mis", "pigeon_post"]}, "channels"),
-    ({"channels": []}, "at least one channel"),
-    ({"target": 120}, "target"),
-    ({"reopen_statuses": ["gone"]}, "reopen_statuses"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"channels": ["mis", "pigeon_post"]}, "channels"),
+        ({"channels": []}, "at least one channel"),
+        ({"target": 120}, "target"),
+        ({"reopen_statuses": ["gone"]}, "reopen_statuses"),
+    ],
+)
 def test_an_invalid_rubric_is_refused_with_a_message_naming_the_problem(change, message):
     raw = {**fy2562_raw(), **change}
     with pytest.raises(RubricError, match=message):
         parse_rubric(raw, "test.yaml")
 
 
-@pytest.mark.parametrize(("mapping", "message"), [
-    ({"method": "bands", "bands": [[60, 8], [80, 4]]}, "fewer points for a higher percentage"),
-    ({"method": "bands", "bands": [[60, 30]]}, "not within 0..20"),
-    ({"method": "bands", "bands": [[160, 3]]}, "not within 0..100"),
-    ({"method": "bands", "bands": []}, "lists none"),
-    ({"method": "bands", "bands": [[60, 8], [60, 9]]}, "repeats a min_pct"),
-    ({"method": "curve"}, "must be 'linear' or 'bands'"),
-    ({"method": "linear", "bands": [[60, 8]]}, "linear but lists bands"),
-])
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"method": "bands", "bands": [[60, 8], [80, 4]]}, "fewer points for a higher percentage"),
+        ({"method": "bands", "bands": [[60, 30]]}, "not within 0..20"),
+        ({"method": "bands", "bands": [[160, 3]]}, "not within 0..100"),
+        ({"method": "bands", "bands": []}, "lists none"),
+        ({"method": "bands", "bands": [[60, 8], [60, 9]]}, "repeats a min_pct"),
+        ({"method": "curve"}, "must be 'linear' or 'bands'"),
+        ({"method": "linear", "bands": [[60, 8]]}, "linear but lists bands"),
+    ],
+)
 def test_an_invalid_point_mapping_is_refused(mapping, message):
     raw = fy2562_raw()
     raw["parts"]["response"]["mapping"] = mapping
