@@ -1,16 +1,19 @@
-"""What the adapter tests share: reading an interval channel's one part, and for the API
-channels (LINE, Facebook) the interval, requests to the local API server, the source files
-it serves, and source items with some fields changed."""
+"""What the adapter and ingest tests share: realistic 1555 export rows, reading an interval
+channel's one part, and for the API channels (LINE, Facebook) the interval, requests to the
+local API server, the source files it serves, and source items with some fields changed."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from complaints.adapters import ExtractRequest, load_adapter
+from complaints.adapters.hotline_1555 import REQUIRED_COLUMNS as REQUIRED_1555_COLUMNS
 from complaints.canonical import ExtractedBatch
 from complaints.config import load_config
 from complaints.thai_time import BANGKOK
@@ -19,6 +22,7 @@ KEY = "test-pseudonym-key"
 START = datetime(2019, 1, 15, tzinfo=BANGKOK)
 END = START + timedelta(days=1)
 DELETE = object()  # as a change's value: remove the field
+HOTLINE_HEADER = list(REQUIRED_1555_COLUMNS)
 
 
 def read_interval(request: ExtractRequest) -> ExtractedBatch:
@@ -61,3 +65,35 @@ def with_changes(item: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
         else:
             target[last] = value
     return item
+
+
+def hotline_row(ticket: str = "6201150001", changes: dict[str, str] | None = None) -> dict[str, str]:
+    """A realistic 1555 export row; ``changes`` is a dict, not keywords: Python NFKC-folds identifiers, and
+    NFKC splits the ำ (sara am) of headers such as วันที่ดำเนินการเสร็จ."""
+    row = {
+        "เลขที่รับแจ้ง": ticket,
+        "วันที่รับแจ้ง": "15/01/2562 08:30",
+        "ชื่อผู้แจ้ง": "นางสาวมาลี ศรีสุข",
+        "เบอร์โทรศัพท์": "081-234-5678",
+        "เขต": "เขตบางรัก",
+        "ประเภทเรื่อง": "ทางเท้า",
+        "รายละเอียด": "ทางเท้าหน้าตลาดบางรักชำรุด กระเบื้องแตก คนเดินสะดุดล้ม",
+        "พิกัด": "13.7246,100.5293",
+        "หน่วยงานรับผิดชอบ": "ฝ่ายโยธา",
+        "สถานะ": "อยู่ระหว่างดำเนินการ",
+        "วันที่ตอบรับ": "15/01/2562 10:00",
+        "วันที่ดำเนินการเสร็จ": "",
+        "ผลการดำเนินการ": "",
+        "วันที่ปรับปรุงล่าสุด": "15/01/2562 16:45",
+    }
+    row.update(changes or {})
+    return row
+
+
+def hotline_csv(rows: list[dict[str, str]], header: list[str] = HOTLINE_HEADER) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header])
+    return buffer.getvalue()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
 import json
@@ -13,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from adapter_fixtures import HOTLINE_HEADER, hotline_csv, hotline_row
 from complaints.adapters import ExtractRequest, SourceError, load_adapter
 from complaints.adapters import hotline_1555 as hotline
 from complaints.canonical import CANONICAL_COLUMNS
@@ -21,39 +21,7 @@ from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
 
 KEY = "test-pseudonym-key"
-HEADER = list(hotline.REQUIRED_COLUMNS)
-
-
-def _row(ticket: str = "6201150001", changes: dict[str, str] | None = None) -> dict[str, str]:
-    """A realistic row; ``changes`` is a dict, not keywords: Python NFKC-folds identifiers, and
-    NFKC splits the ำ (sara am) of headers such as วันที่ดำเนินการเสร็จ."""
-    row = {
-        "เลขที่รับแจ้ง": ticket,
-        "วันที่รับแจ้ง": "15/01/2562 08:30",
-        "ชื่อผู้แจ้ง": "นางสาวมาลี ศรีสุข",
-        "เบอร์โทรศัพท์": "081-234-5678",
-        "เขต": "เขตบางรัก",
-        "ประเภทเรื่อง": "ทางเท้า",
-        "รายละเอียด": "ทางเท้าหน้าตลาดบางรักชำรุด กระเบื้องแตก คนเดินสะดุดล้ม",
-        "พิกัด": "13.7246,100.5293",
-        "หน่วยงานรับผิดชอบ": "ฝ่ายโยธา",
-        "สถานะ": "อยู่ระหว่างดำเนินการ",
-        "วันที่ตอบรับ": "15/01/2562 10:00",
-        "วันที่ดำเนินการเสร็จ": "",
-        "ผลการดำเนินการ": "",
-        "วันที่ปรับปรุงล่าสุด": "15/01/2562 16:45",
-    }
-    row.update(changes or {})
-    return row
-
-
-def _csv_text(rows: list[dict[str, str]], header: list[str] = HEADER) -> str:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([row.get(h, "") for h in header])
-    return buffer.getvalue()
+HEADER = HOTLINE_HEADER
 
 
 def _request(data_dir: Path, end: datetime = datetime(2019, 1, 16, tzinfo=BANGKOK)) -> ExtractRequest:
@@ -84,8 +52,8 @@ def _read(data_dir: Path, name: str):
 
 
 ROWS = [
-    _row("6201150001"),
-    _row(
+    hotline_row("6201150001"),
+    hotline_row(
         "6201150002",
         {
             "เขต": "สาทร",
@@ -99,7 +67,7 @@ ROWS = [
             "ชื่อผู้แจ้ง": "นายสมชาย ใจดี",
         },
     ),
-    _row(
+    hotline_row(
         "6201150003",
         {
             "เขต": "ป้อมปราบศัตรูพ่าย",
@@ -184,7 +152,7 @@ def test_a_file_whose_name_does_not_match_fails_read_naming_the_file(tmp_path: P
 
 
 def test_reads_a_utf8_bom_csv_with_crlf_and_buddhist_era_dates(tmp_path: Path) -> None:
-    content = codecs.BOM_UTF8 + _csv_text(ROWS).encode("utf-8")
+    content = codecs.BOM_UTF8 + hotline_csv(ROWS).encode("utf-8")
     _drop(tmp_path, "1555_20190115.csv", content)
     batch = _read(tmp_path, "1555_20190115.csv")
     _assert_the_three_rows(batch)
@@ -194,12 +162,12 @@ def test_reads_a_utf8_bom_csv_with_crlf_and_buddhist_era_dates(tmp_path: Path) -
 
 
 def test_reads_a_utf8_csv_without_bom(tmp_path: Path) -> None:
-    _drop(tmp_path, "1555_20190115.csv", _csv_text(ROWS).encode("utf-8"))
+    _drop(tmp_path, "1555_20190115.csv", hotline_csv(ROWS).encode("utf-8"))
     _assert_the_three_rows(_read(tmp_path, "1555_20190115.csv"))
 
 
 def test_reads_a_windows_874_csv(tmp_path: Path) -> None:
-    content = _csv_text(ROWS).encode("cp874")
+    content = hotline_csv(ROWS).encode("cp874")
     with pytest.raises(UnicodeDecodeError):
         content.decode("utf-8")
     _drop(tmp_path, "1555_20190115.csv", content)
@@ -228,13 +196,13 @@ def test_reads_an_xlsx_export(tmp_path: Path) -> None:
 def test_headers_in_another_order_with_stray_spaces_and_extra_columns_are_accepted(tmp_path: Path) -> None:
     header = ["หมายเหตุ", *[f" {h} " for h in reversed(HEADER)]]
     rows = [{f" {k} ": v for k, v in row.items()} | {"หมายเหตุ": "-"} for row in ROWS]
-    _drop(tmp_path, "1555_20190115.csv", _csv_text(rows, header).encode("utf-8"))
+    _drop(tmp_path, "1555_20190115.csv", hotline_csv(rows, header).encode("utf-8"))
     _assert_the_three_rows(_read(tmp_path, "1555_20190115.csv"))
 
 
 def test_description_is_nfc_without_nul_bytes_and_keeps_emoji(tmp_path: Path) -> None:
-    row = _row("6201150001", {"รายละเอียด": "น้ำท\u0e48\u0e27มขัง\x00หน้าบ้าน ท\u0e48\u0e38อตัน 🌧️"})
-    _drop(tmp_path, "1555_20190115.csv", _csv_text([row]).encode("utf-8"))
+    row = hotline_row("6201150001", {"รายละเอียด": "น้ำท\u0e48\u0e27มขัง\x00หน้าบ้าน ท\u0e48\u0e38อตัน 🌧️"})
+    _drop(tmp_path, "1555_20190115.csv", hotline_csv([row]).encode("utf-8"))
     (record,) = _read(tmp_path, "1555_20190115.csv").records
     assert record["description"] == "น้ำท\u0e48\u0e27มขังหน้าบ้าน ท\u0e38\u0e48อตัน 🌧️"
 
@@ -244,15 +212,15 @@ def test_description_is_nfc_without_nul_bytes_and_keeps_emoji(tmp_path: Path) ->
 
 def test_unparseable_rows_are_rejected_with_field_and_value_and_the_rest_load(tmp_path: Path) -> None:
     rows = [
-        _row("6201150001"),
-        _row("6201150002", {"วันที่รับแจ้ง": "15/01/2019 08:30"}),  # Christian-era year where BE is promised
-        _row("6201150003", {"วันที่รับแจ้ง": "31/02/2562 08:30"}),  # no 31 February
-        _row(""),  # no ticket number
-        _row("6201150005", {"พิกัด": "13.72;100.52"}),
-        _row("6201150006", {"วันที่ปรับปรุงล่าสุด": ""}),
-        _row("6201150007", {"เขต": "เขตเมืองทองธานี"}),  # unknown district: a record, for validation to quarantine
+        hotline_row("6201150001"),
+        hotline_row("6201150002", {"วันที่รับแจ้ง": "15/01/2019 08:30"}),  # Christian-era year where BE is promised
+        hotline_row("6201150003", {"วันที่รับแจ้ง": "31/02/2562 08:30"}),  # no 31 February
+        hotline_row(""),  # no ticket number
+        hotline_row("6201150005", {"พิกัด": "13.72;100.52"}),
+        hotline_row("6201150006", {"วันที่ปรับปรุงล่าสุด": ""}),
+        hotline_row("6201150007", {"เขต": "เขตเมืองทองธานี"}),  # unknown district: a record, for validation to quarantine
     ]
-    _drop(tmp_path, "1555_20190115.csv", _csv_text(rows).encode("utf-8"))
+    _drop(tmp_path, "1555_20190115.csv", hotline_csv(rows).encode("utf-8"))
     batch = _read(tmp_path, "1555_20190115.csv")
     assert batch.rows_read == 7 == len(batch.records) + len(batch.rejects)
     assert [r["source_id"] for r in batch.records] == ["6201150001", "6201150007"]
@@ -268,8 +236,8 @@ def test_unparseable_rows_are_rejected_with_field_and_value_and_the_rest_load(tm
 
 
 def test_rejected_rows_keep_pseudonyms_never_the_reporter_name_or_phone(tmp_path: Path) -> None:
-    rows = [_row("6201150002", {"วันที่รับแจ้ง": "15/01/2019 08:30"})]
-    _drop(tmp_path, "1555_20190115.csv", _csv_text(rows).encode("utf-8"))
+    rows = [hotline_row("6201150002", {"วันที่รับแจ้ง": "15/01/2019 08:30"})]
+    _drop(tmp_path, "1555_20190115.csv", hotline_csv(rows).encode("utf-8"))
     (reject,) = _read(tmp_path, "1555_20190115.csv").rejects
     assert reject.raw["เบอร์โทรศัพท์"] == "pseudonym:" + pseudonymise("081-234-5678", KEY)
     assert reject.raw["ชื่อผู้แจ้ง"] == "pseudonym:" + pseudonymise("นางสาวมาลี ศรีสุข", KEY)
@@ -281,9 +249,9 @@ def test_rejected_rows_keep_pseudonyms_never_the_reporter_name_or_phone(tmp_path
 
 def test_a_middle_row_with_missing_fields_is_rejected_not_the_file(tmp_path: Path) -> None:
     text = (
-        _csv_text([_row("6201150001")])
+        hotline_csv([hotline_row("6201150001")])
         + "6201150002,15/01/2562 09:00\r\n"
-        + _csv_text([_row("6201150003")]).split("\r\n", 1)[1]
+        + hotline_csv([hotline_row("6201150003")]).split("\r\n", 1)[1]
     )
     _drop(tmp_path, "1555_20190115.csv", text.encode("utf-8"))
     batch = _read(tmp_path, "1555_20190115.csv")
@@ -292,7 +260,7 @@ def test_a_middle_row_with_missing_fields_is_rejected_not_the_file(tmp_path: Pat
 
 
 def test_blank_lines_are_not_rows(tmp_path: Path) -> None:
-    text = _csv_text(ROWS[:1]) + "\r\n" + ",,,,,,,,,,,,,\r\n"
+    text = hotline_csv(ROWS[:1]) + "\r\n" + ",,,,,,,,,,,,,\r\n"
     _drop(tmp_path, "1555_20190115.csv", text.encode("utf-8"))
     batch = _read(tmp_path, "1555_20190115.csv")
     assert (len(batch.records), len(batch.rejects)) == (1, 0)
@@ -302,22 +270,22 @@ def test_blank_lines_are_not_rows(tmp_path: Path) -> None:
 
 
 def test_a_file_truncated_in_its_last_row_fails_naming_file_and_line(tmp_path: Path) -> None:
-    text = _csv_text(ROWS)
+    text = hotline_csv(ROWS)
     _drop(tmp_path, "1555_20190115.csv", text[: text.rindex("รับเรื่องแล้ว")].encode("utf-8"))
     with pytest.raises(SourceError, match=r"1555_20190115\.csv line 4: the last row has 10 of 14 fields"):
         _read(tmp_path, "1555_20190115.csv")
 
 
 def test_a_file_truncated_inside_a_quoted_field_fails_naming_file_and_line(tmp_path: Path) -> None:
-    rows = [*ROWS, _row("6201150004", {"รายละเอียด": "ไฟฟ้าส่องสว่างดับ\nทั้งซอย, มืดมาก"})]
-    text = _csv_text(rows)
+    rows = [*ROWS, hotline_row("6201150004", {"รายละเอียด": "ไฟฟ้าส่องสว่างดับ\nทั้งซอย, มืดมาก"})]
+    text = hotline_csv(rows)
     _drop(tmp_path, "1555_20190115.csv", text[: text.index("ทั้งซอย")].encode("utf-8"))
     with pytest.raises(SourceError, match=r"1555_20190115\.csv line 5: malformed CSV \(unexpected end of data\)"):
         _read(tmp_path, "1555_20190115.csv")
 
 
 def test_a_file_in_neither_utf8_nor_windows_874_is_refused_naming_the_byte(tmp_path: Path) -> None:
-    content = _csv_text(ROWS).encode("cp874")
+    content = hotline_csv(ROWS).encode("cp874")
     content = content[:200] + b"\xff" + content[200:]
     _drop(tmp_path, "1555_20190115.csv", content)
     line = content[:200].count(b"\n") + 1
@@ -330,7 +298,7 @@ def test_a_file_in_neither_utf8_nor_windows_874_is_refused_naming_the_byte(tmp_p
 
 
 def test_damaged_utf8_is_refused_rather_than_read_as_windows_874(tmp_path: Path) -> None:
-    content = _csv_text(ROWS).encode("utf-8")
+    content = hotline_csv(ROWS).encode("utf-8")
     position = content.index("ตลาด".encode()) + 2  # the last byte of ต (E0 B8 95)
     content = content[:position] + b"A" + content[position + 1 :]
     _drop(tmp_path, "1555_20190115.csv", content)
@@ -344,7 +312,7 @@ def test_damaged_utf8_is_refused_rather_than_read_as_windows_874(tmp_path: Path)
 
 def test_a_missing_required_column_fails_listing_the_missing_headers(tmp_path: Path) -> None:
     header = [h for h in HEADER if h not in ("สถานะ", "พิกัด")]
-    _drop(tmp_path, "1555_20190115.csv", _csv_text(ROWS, header).encode("utf-8"))
+    _drop(tmp_path, "1555_20190115.csv", hotline_csv(ROWS, header).encode("utf-8"))
     with pytest.raises(SourceError, match=r"1555_20190115\.csv line 1: missing required column\(s\) พิกัด, สถานะ"):
         _read(tmp_path, "1555_20190115.csv")
 
@@ -364,7 +332,7 @@ def test_an_empty_file_and_a_broken_workbook_fail_naming_the_file(tmp_path: Path
 def test_after_load_moves_the_file_to_the_archive_and_suffixes_a_name_already_there(tmp_path: Path) -> None:
     request = _request(tmp_path)
     adapter = load_adapter(request.channel)
-    content = _csv_text(ROWS).encode("utf-8")
+    content = hotline_csv(ROWS).encode("utf-8")
     for expected in ("1555_20190115.csv", "1555_20190115.1.csv", "1555_20190115.2.csv"):
         _drop(tmp_path, "1555_20190115.csv", content)
         (part,) = adapter.plan(request)
@@ -376,9 +344,9 @@ def test_after_load_moves_the_file_to_the_archive_and_suffixes_a_name_already_th
 
 def test_after_load_leaves_a_file_that_changed_since_it_was_read(tmp_path: Path) -> None:
     request = _request(tmp_path)
-    path = _drop(tmp_path, "1555_20190115.csv", _csv_text(ROWS).encode("utf-8"))
+    path = _drop(tmp_path, "1555_20190115.csv", hotline_csv(ROWS).encode("utf-8"))
     batch = hotline.read(request, "1555_20190115.csv")
-    path.write_bytes(_csv_text(ROWS[:1]).encode("utf-8"))  # re-delivered meanwhile
+    path.write_bytes(hotline_csv(ROWS[:1]).encode("utf-8"))  # re-delivered meanwhile
     hotline.after_load(request, "1555_20190115.csv", batch)
     assert path.exists()
     assert not (tmp_path / "archive" / "1555" / "1555_20190115.csv").exists()
