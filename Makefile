@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 export PYTHONPATH := $(CURDIR)/plugins
 
 .PHONY: venv demo test lint format lock clean system-deps
-SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0
+SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0 chromium
 
 $(STAMP): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
