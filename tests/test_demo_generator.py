@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import sqlite3
@@ -476,6 +477,123 @@ def test_facebook_posts_match_the_documented_shape_and_bad_posts_are_detectable(
     assert any("place" not in p for p in posts)
     ids = [p["id"] for p in posts if "id" in p]
     assert len(ids) == len(set(ids))
+
+
+# --------------------------------------------------------------------------- Traffy Fondue
+
+TRAFFY_HEADERS = [
+    "ticket_id",
+    "type",
+    "organization",
+    "comment",
+    "photo",
+    "photo_after",
+    "coords",
+    "address",
+    "subdistrict",
+    "district",
+    "province",
+    "timestamp",
+    "state",
+    "star",
+    "count_reopen",
+    "last_activity",
+]
+TRAFFY_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00$")
+
+
+def _traffy(summary: DemoSummary) -> dict[str, list[dict[str, str]]]:
+    """Rows of every Traffy export by file name, read with the csv module."""
+    out = {}
+    for path in sorted((summary.out_dir / "inbox" / "traffy_fondue").iterdir()):
+        reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+        assert next(reader) == TRAFFY_HEADERS, path.name
+        out[path.name] = [dict(zip(TRAFFY_HEADERS, row, strict=True)) for row in reader]
+    return out
+
+
+def _traffy_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_traffy_exports_are_monthly_with_every_quirk_of_the_real_files(summary: DemoSummary) -> None:
+    files = _traffy(summary)
+    assert list(files) == [
+        f"traffy_fondue_{d}.csv"
+        for d in (
+            "20181031", "20181130", "20181231", "20190131", "20190228", "20190331", "20190430",
+            "20190531", "20190630", "20190731", "20190831", "20190930", "20191031",
+        )
+    ]  # fmt: skip
+    rows = [r for file_rows in files.values() for r in file_rows]
+    assert 2000 <= summary.channels["traffy_fondue"].matters <= 5000
+    assert len(rows) == summary.channels["traffy_fondue"].rows
+    channel = config.load_config().channels["traffy_fondue"]
+    assert any(r["type"] == "{}" for r in rows) and any("," in r["type"] for r in rows)
+    assert any(r["organization"] == "{}" for r in rows) and any("," in r["organization"] for r in rows)
+    for r in rows:
+        for tag in r["type"].strip("{}").split(","):
+            assert not tag or config.normalise_category(tag, channel), tag
+        assert TRAFFY_STAMP.match(r["timestamp"]) and TRAFFY_STAMP.match(r["last_activity"]), r
+        assert _traffy_time(r["timestamp"]) <= _traffy_time(r["last_activity"])
+        if r["coords"]:
+            lon, lat = (float(x) for x in r["coords"].split(","))
+            assert 100 < lon < 101 and 13 < lat < 15  # "lon,lat"
+        assert r["state"] in {"รอรับเรื่อง", "กำลังดำเนินการ", "ส่งต่อ", "เสร็จสิ้น"}
+        assert r["star"] == "" or (r["state"] == "เสร็จสิ้น" and 1 <= int(r["star"]) <= 5)
+        assert int(r["count_reopen"]) >= 0
+    assert {r["state"] for r in rows} == {"รอรับเรื่อง", "กำลังดำเนินการ", "ส่งต่อ", "เสร็จสิ้น"}
+    assert len({len(r["timestamp"]) for r in rows}) > 3  # fractional seconds of varying length
+    comments = [r["comment"] for r in rows]
+    assert any("\n" in c for c in comments) and any('"' in c for c in comments)
+    assert any(any(ord(ch) > 0x1F000 for ch in c) for c in comments)
+    assert any(int(r["count_reopen"]) > 0 for r in rows)
+    districts = {r["district"] for r in rows}
+    assert any(d.startswith("เขต") for d in districts) and any(not d.startswith("เขต") for d in districts)
+    misspelled = {
+        d for d in districts if config.normalise_district(d) is None and config.normalise_district(d, channel)
+    }
+    assert len(misspelled) >= 3  # the channel's crosswalk reads them
+
+
+def test_traffy_bad_rows_are_exactly_those_outside_bangkok_or_with_an_unreadable_district(summary: DemoSummary) -> None:
+    channel = config.load_config().channels["traffy_fondue"]
+    flagged = set()
+    for name, rows in _traffy(summary).items():
+        for number, r in enumerate(rows, start=1):
+            if r["province"] not in ("", "กรุงเทพมหานคร") or config.normalise_district(r["district"], channel) is None:
+                flagged.add(f"{name}:{number}")
+    traffy = summary.channels["traffy_fondue"]
+    assert flagged == {b.locator for b in traffy.bad}
+    assert {b.reason for b in traffy.bad} == {"outside_bangkok", "unknown_district"}
+
+
+def test_traffy_tickets_are_re_exported_with_newer_activity_within_and_across_files(summary: DemoSummary) -> None:
+    files = _traffy(summary)
+    seen: dict[str, list[datetime]] = {}
+    within = []
+    for name, rows in files.items():
+        per_ticket: dict[str, list[dict[str, str]]] = {}
+        for r in rows:
+            per_ticket.setdefault(r["ticket_id"], []).append(r)
+        for ticket, copies in per_ticket.items():
+            stamps = sorted(_traffy_time(c["last_activity"]) for c in copies)
+            if len(copies) > 1:
+                within.append(ticket)
+                assert len(copies) == 2 and stamps[0] < stamps[1], (name, ticket)
+            seen.setdefault(ticket, []).append(stamps[-1])
+        bad_share = (
+            len(rows)
+            - len(per_ticket)
+            + sum(1 for b in summary.channels["traffy_fondue"].bad if b.locator.startswith(name))
+        ) / len(rows)
+        assert bad_share < 0.05, name  # every file loads: under the quarantine threshold
+    assert sorted(within) == sorted(
+        e["ticket_id"] for e in summary.channels["traffy_fondue"].notes["re_exported_in_file"]
+    )
+    across = [stamps for stamps in seen.values() if len(stamps) > 1]
+    assert len(across) > 500
+    assert all(a < b for stamps in across for a, b in itertools.pairwise(stamps))
 
 
 # --------------------------------------------------------------------------- all channels

@@ -250,7 +250,7 @@ def test_the_rubric_channels_filter_the_totals_while_every_channel_is_shown(wh):
     mis_only = compute_indicator(wh, CUTOFF)  # FY2562 rubric: MIS only, as the seed
     assert mis_only.channels == ["mis"]
     assert figures_of(mis_only)[:3] == (2, 1, 1)
-    assert [r.code for r in mis_only.by_channel] == ["facebook", "hotline_1555", "line", "mis"]
+    assert [r.code for r in mis_only.by_channel] == ["facebook", "hotline_1555", "line", "mis", "traffy_fondue"]
     assert channel_row(mis_only, "line").received == 2
     assert channel_row(mis_only, "facebook") == Figures(0, 0, 0, Decimal("0.00"), Decimal("0.00"))
     assert sum(r.figures.received for r in mis_only.by_district) == 2  # breakdowns follow the rubric too

@@ -51,6 +51,7 @@ def test_schema_creation_is_repeatable_and_seeds_dimensions_from_config(engine):
         "hotline_1555",
         "line",
         "facebook",
+        "traffy_fondue",
     }
 
 
@@ -113,3 +114,53 @@ def test_load_summary_counts_per_channel(engine):
     summary = {r["channel"]: r for r in load_summary(engine)}
     assert (summary["mis"]["complaints"], summary["mis"]["status_changes"], summary["mis"]["quarantined"]) == (1, 1, 1)
     assert summary["line"]["complaints"] == 0
+
+
+# The complaint table as the first release created it, before secondary_categories,
+# satisfaction_star and reopen_count existed.
+_FIRST_RELEASE_COMPLAINT = """
+CREATE TABLE complaint (
+    channel TEXT NOT NULL, source_id TEXT NOT NULL, received_at TIMESTAMP NOT NULL,
+    received_date DATE NOT NULL, district_code TEXT NOT NULL, category_code TEXT NOT NULL,
+    description TEXT, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION,
+    reporter_pseudonym TEXT, responsible_unit TEXT, status TEXT NOT NULL,
+    acknowledged_at TIMESTAMP, resolved_at TIMESTAMP, resolution_report TEXT,
+    source_updated_at TIMESTAMP NOT NULL, batch_id TEXT NOT NULL,
+    PRIMARY KEY (channel, source_id)
+)
+"""
+
+
+def test_an_existing_warehouse_gets_the_new_columns_and_the_migration_is_safe_to_re_run(warehouse_url):
+    from sqlalchemy import inspect
+
+    from complaints.warehouse import add_missing_columns
+
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(_FIRST_RELEASE_COMPLAINT))
+            conn.execute(
+                text(
+                    "INSERT INTO complaint VALUES ('mis', 'OLD-1', '2019-01-15 02:00:00', '2019-01-15', '1004', "
+                    "'waste', NULL, NULL, NULL, NULL, NULL, 'received', NULL, NULL, NULL, '2019-01-15 02:00:00', 'b0')"
+                )
+            )
+        ensure_schema(engine)  # creates the other tables, adds the three columns
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("complaint")}
+        assert {"secondary_categories", "satisfaction_star", "reopen_count"} <= columns
+        assert add_missing_columns(engine) == []  # a re-run adds nothing and does not fail
+        ensure_schema(engine)
+        assert table(engine, "SELECT source_id, satisfaction_star, reopen_count FROM complaint") == [
+            ("OLD-1", None, None)
+        ]
+        rated = record("A-1", secondary_categories="roads,footpath", satisfaction_star=4, reopen_count=1)
+        write_batch(engine, ledger(), [rated, record("A-2")], [], [])
+        assert table(
+            engine,
+            "SELECT source_id, secondary_categories, satisfaction_star, reopen_count FROM complaint "
+            "WHERE source_id LIKE 'A-%' ORDER BY source_id",
+        ) == [("A-1", "roads,footpath", 4, 1), ("A-2", None, None, None)]
+    finally:
+        engine.dispose()

@@ -32,6 +32,11 @@ class CanonicalComplaint(TypedDict):
     resolved_at: datetime | None
     resolution_report: str | None
     source_updated_at: datetime
+    # Channels that tag a matter with several categories (Traffy Fondue): the other tags'
+    # category codes, comma-separated, after the primary one in category_code.
+    secondary_categories: str | None
+    satisfaction_star: int | None  # the reporter's rating of the fix, 1-5 (Traffy Fondue)
+    reopen_count: int | None  # times the source reopened the matter (Traffy Fondue's count_reopen)
 
 
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CanonicalComplaint.__annotations__)
@@ -68,6 +73,9 @@ class ExtractedBatch:
     rejects: list[RejectedRow] = field(default_factory=list)
     status_events: list[StatusEvent] = field(default_factory=list)
     checksum: str | None = None  # sha256 of the source bytes where there are bytes (file drops)
+    # A file read in chunks: the file's name (each chunk is a batch whose source_part names the
+    # chunk, and whose checksum is the whole file's). None: the part is the whole file.
+    file_name: str | None = None
 
     @property
     def rows_read(self) -> int:

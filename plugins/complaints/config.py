@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
+from complaints.paths import CONFIG_DIR
+
 # libyaml's loader parses the config several times faster: it is read at every DAG parse.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-from complaints.paths import CONFIG_DIR
 
 PIPELINE_CONFIG = CONFIG_DIR / "pipeline.yaml"
 # The Airflow Asset the daily DAGs update and the quarterly DAG follows.
@@ -22,6 +22,10 @@ WAREHOUSE_ASSET_URI = "warehouse://complaints/complaint"
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _DISTRICT_PREFIXES = ("เขต", "khet ", "district ")
+
+
+# The code lists a channel's ``crosswalk:`` block may map source labels onto.
+CROSSWALK_KINDS = ("statuses", "categories", "units", "districts")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class Channel:
     adapter: str
     start_date: str
     settings: dict[str, Any] = field(default_factory=dict)
+    # The channel's own source labels -> config codes (its ``crosswalk:`` block), per kind,
+    # keyed by ``match_key``; consulted before the shared aliases of the code lists.
+    crosswalk: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class PipelineConfig:
     def channels(self) -> dict[str, Channel]:
         out = {}
         for code, entry in self.raw["channels"].items():
-            known = {"name_th", "name_en", "adapter", "start_date"}
+            known = {"name_th", "name_en", "adapter", "start_date", "crosswalk"}
             out[code] = Channel(
                 code=code,
                 name_th=entry["name_th"],
@@ -86,7 +93,23 @@ class PipelineConfig:
                 adapter=entry["adapter"],
                 start_date=str(entry["start_date"]),
                 settings={k: v for k, v in entry.items() if k not in known},
+                crosswalk=self._crosswalk(code, entry.get("crosswalk") or {}),
             )
+        return out
+
+    def _crosswalk(self, channel: str, raw: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """A channel's ``crosswalk:`` block, match-keyed; every target must be a configured code."""
+        out: dict[str, dict[str, str]] = {}
+        for kind, labels in raw.items():
+            if kind not in CROSSWALK_KINDS:
+                raise ValueError(f"channel {channel}: crosswalk.{kind} is not one of {', '.join(CROSSWALK_KINDS)}")
+            known = set(self.codes(kind))
+            table: dict[str, str] = {}
+            for label, code in (labels or {}).items():
+                if str(code) not in known:
+                    raise ValueError(f"channel {channel}: crosswalk.{kind} maps {label!r} to unknown code {code!r}")
+                table[match_key(str(label))] = str(code)
+            out[kind] = table
         return out
 
     def _entries(self, key: str) -> list[CodeEntry]:
@@ -149,37 +172,57 @@ def _lookups() -> dict[str, dict[str, str]]:
     return {key: _lookup(getattr(cfg, key)) for key in ("statuses", "categories", "units", "districts")}
 
 
-def normalise_district(label: object) -> str | None:
-    """District code for a Thai or English name, with or without the ``เขต`` prefix; None if unknown."""
-    if label is None or (isinstance(label, float) and label != label):
+def _missing(label: object) -> bool:
+    return label is None or (isinstance(label, float) and label != label)
+
+
+def _from_crosswalk(kind: str, keys: list[str], channel: Channel | None) -> str | None:
+    table = channel.crosswalk.get(kind) if channel is not None else None
+    if not table:
+        return None
+    for key in keys:
+        code = table.get(key) or table.get(key.replace(" ", ""))
+        if code:
+            return code
+    return None
+
+
+def normalise_district(label: object, channel: Channel | None = None) -> str | None:
+    """District code for a Thai or English name, with or without the ``เขต`` prefix; None if unknown.
+
+    With ``channel``, the channel's ``crosswalk.districts`` (e.g. its misspellings) is tried first."""
+    if _missing(label):
         return None
     key = match_key(str(label))
-    table = _lookups()["districts"]
-    if key in table:
-        return table[key]
+    stripped = key
     for prefix in _DISTRICT_PREFIXES:
         if key.startswith(prefix):
-            key = key[len(prefix) :].strip()
+            stripped = key[len(prefix) :].strip()
             break
-    return table.get(key) or table.get(key.replace(" ", ""))
+    found = _from_crosswalk("districts", [key, stripped], channel)
+    if found:
+        return found
+    table = _lookups()["districts"]
+    return table.get(key) or table.get(stripped) or table.get(stripped.replace(" ", ""))
 
 
-def _normalise(kind: str, label: object) -> str | None:
-    if label is None or (isinstance(label, float) and label != label):
+def _normalise(kind: str, label: object, channel: Channel | None = None) -> str | None:
+    if _missing(label):
         return None
-    return _lookups()[kind].get(match_key(str(label)))
+    key = match_key(str(label))
+    return _from_crosswalk(kind, [key], channel) or _lookups()[kind].get(key)
 
 
-def normalise_status(label: object) -> str | None:
-    return _normalise("statuses", label)
+def normalise_status(label: object, channel: Channel | None = None) -> str | None:
+    return _normalise("statuses", label, channel)
 
 
-def normalise_category(label: object) -> str | None:
-    return _normalise("categories", label)
+def normalise_category(label: object, channel: Channel | None = None) -> str | None:
+    return _normalise("categories", label, channel)
 
 
-def normalise_unit(label: object) -> str | None:
-    return _normalise("units", label)
+def normalise_unit(label: object, channel: Channel | None = None) -> str | None:
+    return _normalise("units", label, channel)
 
 
 def default_unit_for(category_code: str | None) -> str | None:

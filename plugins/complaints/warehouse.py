@@ -6,15 +6,17 @@ code runs on PostgreSQL (production) and SQLite (the embedded default).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError
 
-from complaints.canonical import CanonicalComplaint, StatusEvent, raw_json
+from complaints.canonical import CANONICAL_COLUMNS, CanonicalComplaint, StatusEvent, raw_json
 from complaints.config import load_config
 from complaints.paths import read_sql
 from complaints.thai_time import BANGKOK
@@ -73,8 +75,44 @@ def ensure_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         for statement in statements(sql("schema")):
             conn.execute(text(statement))
+    add_missing_columns(engine)
+    with engine.begin() as conn:
         for statement, rows in zip(statements(sql("seed_dimensions")), dimension_rows, strict=True):
             conn.execute(text(statement), rows)
+
+
+_ADD_COLUMN = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s", re.IGNORECASE | re.MULTILINE)
+
+
+def _columns(engine: Engine, table: str) -> set[str]:
+    with engine.connect() as conn:
+        return {c["name"].lower() for c in inspect(conn).get_columns(table)}
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Bring an existing warehouse up to schema.sql: add the columns of add_columns.sql it lacks.
+
+    Each column is checked with SQLAlchemy's inspector and added in its own transaction, so a
+    re-run adds nothing, on SQLite and PostgreSQL alike. Returns ``table.column`` of those added.
+    """
+    added = []
+    for statement in statements(sql("add_columns")):
+        match = _ADD_COLUMN.search(statement)
+        if not match:
+            raise ValueError(f"add_columns.sql holds a statement that is not ALTER TABLE ... ADD COLUMN: {statement!r}")
+        table, column = match[1], match[2].lower()
+        if column in _columns(engine, table):
+            continue
+        if engine.dialect.name == "postgresql":  # another run may be adding it right now
+            statement = re.sub(r"ADD\s+COLUMN", "ADD COLUMN IF NOT EXISTS", statement, count=1, flags=re.IGNORECASE)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(statement))
+        except DBAPIError:
+            if column not in _columns(engine, table):  # not a lost race: a real failure
+                raise
+        added.append(f"{table}.{column}")
+    return added
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -88,6 +126,8 @@ def utc_naive(value: datetime | None) -> datetime | None:
 
 def complaint_row(record: CanonicalComplaint, batch_id: str) -> dict[str, Any]:
     row: dict[str, Any] = dict(record)
+    for column in CANONICAL_COLUMNS:  # a record built before a column existed leaves it empty
+        row.setdefault(column, None)
     row["received_date"] = record["received_at"].astimezone(BANGKOK).date()
     for column in ("received_at", "acknowledged_at", "resolved_at", "source_updated_at"):
         row[column] = utc_naive(record.get(column))  # type: ignore[arg-type]

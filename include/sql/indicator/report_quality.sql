@@ -5,12 +5,15 @@
 --   * its resolution report, with spaces, dots, line breaks and tabs removed and in lower
 --     case, is not empty, is not one of <boilerplate_reports> (normalised the same way by
 --     the caller) and has at least <min_report_chars> characters;
---   * when <reopened_fails> = 1, it has no history row into <reopen_statuses> before the cut-off.
--- The report text is the latest the warehouse holds (it keeps no history of the text).
+--   * when <reopened_fails> = 1, it has no history row into <reopen_statuses> before the cut-off;
+--   * when <reopen_count_fails> = 1, its source does not count it as reopened (reopen_count > 0,
+--     e.g. Traffy Fondue's count_reopen; NULL where a source has no count).
+-- The report text and the reopen count are the latest the warehouse holds (it keeps no
+-- history of either, and the count has no date).
 -- Resolved matters that fail are counted by their first failing reason, in the order above.
 -- pct_passed_x100 = passed / received, integer hundredths of a percent rounded half-up.
 WITH window_matters AS (
-    SELECT k.channel, k.source_id,
+    SELECT k.channel, k.source_id, k.reopen_count,
            LOWER(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(
                k.resolution_report, ' ', ''), '.', ''), :lf, ''), :cr, ''), :tab, '')) AS report_text
       FROM complaint k
@@ -43,7 +46,8 @@ assessed AS (
                 WHEN w.report_text IN :boilerplate_reports THEN 'boilerplate'
                 WHEN LENGTH(w.report_text) < :min_report_chars THEN 'too_short'
                 ELSE 'answers' END AS report,
-           CASE WHEN o.source_id IS NULL THEN 0 ELSE 1 END AS reopened
+           CASE WHEN o.source_id IS NOT NULL AND :reopened_fails = 1 THEN 1 ELSE 0 END AS reopened,
+           CASE WHEN w.reopen_count > 0 AND :reopen_count_fails = 1 THEN 1 ELSE 0 END AS reopen_counted
       FROM window_matters w
       LEFT JOIN ranked r ON r.channel = w.channel AND r.source_id = w.source_id AND r.rn = 1
       LEFT JOIN reopened o ON o.channel = w.channel AND o.source_id = w.source_id
@@ -51,16 +55,18 @@ assessed AS (
 counts AS (
     SELECT COUNT(*) AS received,
            COALESCE(SUM(resolved), 0) AS resolved,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers'
-                                  AND (reopened = 0 OR :reopened_fails = 0) THEN 1 ELSE 0 END), 0) AS passed,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 0 AND reopen_counted = 0
+                             THEN 1 ELSE 0 END), 0) AS passed,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'missing' THEN 1 ELSE 0 END), 0) AS report_missing,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'boilerplate' THEN 1 ELSE 0 END), 0)
                AS report_boilerplate,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'too_short' THEN 1 ELSE 0 END), 0) AS report_too_short,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 AND :reopened_fails = 1
-                             THEN 1 ELSE 0 END), 0) AS reopened
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 THEN 1 ELSE 0 END), 0)
+               AS reopened,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 0 AND reopen_counted = 1
+                             THEN 1 ELSE 0 END), 0) AS reopen_counted
       FROM assessed
 )
-SELECT received, resolved, passed, report_missing, report_boilerplate, report_too_short, reopened,
+SELECT received, resolved, passed, report_missing, report_boilerplate, report_too_short, reopened, reopen_counted,
        CASE WHEN received = 0 THEN 0 ELSE (passed * 20000 + received) / (2 * received) END AS pct_passed_x100
   FROM counts

@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS complaint (
     resolution_report  TEXT,
     source_updated_at  TIMESTAMP NOT NULL,
     batch_id           TEXT NOT NULL,
+    -- Added after the first release (an existing warehouse gets them from add_columns.sql):
+    -- the other category codes of a matter tagged with several (comma-separated), the
+    -- reporter's 1-5 rating and the source's reopen count (Traffy Fondue; NULL elsewhere).
+    secondary_categories TEXT,
+    satisfaction_star    INTEGER,
+    reopen_count         INTEGER,
     PRIMARY KEY (channel, source_id)
 )
 ;

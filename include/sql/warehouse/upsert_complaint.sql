@@ -4,11 +4,13 @@
 INSERT INTO complaint (
     channel, source_id, received_at, received_date, district_code, category_code, description,
     latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
-    resolved_at, resolution_report, source_updated_at, batch_id
+    resolved_at, resolution_report, source_updated_at, batch_id, secondary_categories, satisfaction_star,
+    reopen_count
 ) VALUES (
     :channel, :source_id, :received_at, :received_date, :district_code, :category_code, :description,
     :latitude, :longitude, :reporter_pseudonym, :responsible_unit, :status, :acknowledged_at,
-    :resolved_at, :resolution_report, :source_updated_at, :batch_id
+    :resolved_at, :resolution_report, :source_updated_at, :batch_id, :secondary_categories, :satisfaction_star,
+    :reopen_count
 )
 ON CONFLICT (channel, source_id) DO UPDATE SET
     received_at = excluded.received_at,
@@ -25,5 +27,8 @@ ON CONFLICT (channel, source_id) DO UPDATE SET
     resolved_at = excluded.resolved_at,
     resolution_report = excluded.resolution_report,
     source_updated_at = excluded.source_updated_at,
-    batch_id = excluded.batch_id
+    batch_id = excluded.batch_id,
+    secondary_categories = excluded.secondary_categories,
+    satisfaction_star = excluded.satisfaction_star,
+    reopen_count = excluded.reopen_count
 WHERE excluded.source_updated_at >= complaint.source_updated_at

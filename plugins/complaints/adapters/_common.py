@@ -142,30 +142,39 @@ def canonical_record(
     acknowledged_at: datetime | None,
     resolved_at: datetime | None,
     resolution: str | None,
+    secondary_categories: str | None = None,
+    satisfaction_star: int | None = None,
+    reopen_count: int | None = None,
 ) -> CanonicalComplaint:
     """The canonical record of one parsed source row.
 
     ``district``, ``category``, ``unit`` and ``status`` are the source's (cleaned) labels and
-    become config codes here; a missing unit label takes the category's default unit, an
-    unknown one stays None. ``reporter`` is pseudonymised here and never stored raw.
+    become config codes here (the channel's ``crosswalk:`` first, then the shared aliases); a
+    missing unit label takes the category's default unit, an unknown one stays None.
+    ``reporter`` is pseudonymised here and never stored raw. The last three fields only some
+    channels have (Traffy Fondue); the others leave them None.
     """
-    category_code = normalise_category(category)
+    channel = request.channel
+    category_code = normalise_category(category, channel)
     return CanonicalComplaint(
-        channel=request.channel.code,
+        channel=channel.code,
         source_id=source_id,
         received_at=received_at,
-        district_code=normalise_district(district),
+        district_code=normalise_district(district, channel),
         category_code=category_code,
         description=description,
         latitude=latitude,
         longitude=longitude,
         reporter_pseudonym=pseudonymise(reporter, request.pseudonym_key),
-        responsible_unit=normalise_unit(unit) if unit else default_unit_for(category_code),
-        status=normalise_status(status),
+        responsible_unit=normalise_unit(unit, channel) if unit else default_unit_for(category_code),
+        status=normalise_status(status, channel),
         acknowledged_at=acknowledged_at,
         resolved_at=resolved_at,
         resolution_report=resolution,
         source_updated_at=updated_at,
+        secondary_categories=secondary_categories,
+        satisfaction_star=satisfaction_star,
+        reopen_count=reopen_count,
     )
 
 

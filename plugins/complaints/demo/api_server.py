@@ -1,4 +1,4 @@
-"""A local stand-in for the LINE and Facebook APIs, for the demo and the tests.
+"""A local stand-in for the LINE, Facebook and Traffy Fondue APIs, for the demo and the tests.
 
 It is a real HTTP server (stdlib ``ThreadingHTTPServer`` on 127.0.0.1) that serves the
 JSON lists the demo generator writes:
@@ -8,7 +8,11 @@ JSON lists the demo generator writes:
   filter on ``complaint.updatedAt`` in ``[start_time, end_time)``, ``Authorization: Bearer``);
 * ``<data>/sources/facebook_posts.json``: Facebook posts, served by
   ``GET /v19.0/<page_id>/complaints?since=<s>&until=<s>&limit=<k>&access_token=<t>``
-  (filter on ``updated_time`` in ``[since, until)``, cursor paging through ``paging.next``).
+  (filter on ``updated_time`` in ``[since, until)``, cursor paging through ``paging.next``);
+* ``<data>/sources/traffy_fondue_tickets.json``: Traffy Fondue tickets, served by
+  ``GET /traffy/v1/tickets?last_activity_start=<ISO>&last_activity_end=<ISO>&offset=<n>&limit=<k>``
+  (filter on ``last_activity`` in ``[start, end)``, offset paging with ``total``; open data,
+  so no token is asked for).
 
 With ``flaky=True`` the first request for each distinct page answers ``503`` once, so a
 client has to retry. ``faults`` makes given pages fail for good, for tests of the error
@@ -31,7 +35,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -42,10 +46,14 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_ID = "104857"
 LINE_EVENTS_FILE = Path("sources") / "line_events.json"
 FACEBOOK_POSTS_FILE = Path("sources") / "facebook_posts.json"
+TRAFFY_TICKETS_FILE = Path("sources") / "traffy_fondue_tickets.json"
+TRAFFY_DEFAULT_LIMIT, TRAFFY_MAX_LIMIT = 1000, 5000
 LINE_DEFAULT_LIMIT, LINE_MAX_LIMIT = 100, 1000
 FACEBOOK_DEFAULT_LIMIT, FACEBOOK_MAX_LIMIT = 25, 500
 FAULT_KINDS = ("error", "malformed")
 _FACEBOOK_PATH_PREFIX = "/v19.0/"
+_TRAFFY_PATH = "/traffy/v1/tickets"
+API_NAMES = ("line", "facebook", "traffy")
 
 
 class _BadRequest(Exception):
@@ -75,6 +83,22 @@ def _line_sort_key(event: Any) -> tuple[int, str] | None:
     if millis is None:
         millis = _line_millis(event.get("timestamp"))
     return None if millis is None else (millis, str(event.get("webhookEventId")))
+
+
+def _traffy_time(text: Any) -> datetime | None:
+    """A Traffy timestamp (``2022-06-01 08:15:31.123456+00``; no offset = UTC) as an aware datetime."""
+    try:
+        stamp = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _traffy_sort_key(ticket: Any) -> tuple[datetime, str] | None:
+    if not isinstance(ticket, dict):
+        return None
+    stamp = _traffy_time(ticket.get("last_activity"))
+    return None if stamp is None else (stamp, str(ticket.get("ticket_id")))
 
 
 def _facebook_sort_key(post: Any) -> tuple[float, str] | None:
@@ -124,9 +148,9 @@ class ApiServer:
         self.page_id = str(page_id)
         self.faults = dict(faults or {})
         for (api, page), kind in self.faults.items():
-            if api not in ("line", "facebook") or kind not in FAULT_KINDS or page < 1:
+            if api not in API_NAMES or kind not in FAULT_KINDS or page < 1:
                 raise ValueError(
-                    f"fault {(api, page)!r}: {kind!r}: api must be line/facebook, kind one of {FAULT_KINDS}"
+                    f"fault {(api, page)!r}: {kind!r}: api must be one of {API_NAMES}, kind one of {FAULT_KINDS}"
                 )
         self.quiet = quiet
         self.hits: Counter[str] = Counter()  # requests per distinct page (tokens left out of the key)
@@ -243,6 +267,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._line(parts.path, query)
             elif parts.path.startswith(_FACEBOOK_PATH_PREFIX) and parts.path.endswith("/complaints"):
                 self._facebook(parts.path, query)
+            elif parts.path == _TRAFFY_PATH:
+                self._traffy(parts.path, query)
             else:
                 self._json(404, {"message": f"no such endpoint: {parts.path}"})
         except _BadRequest as exc:
@@ -375,6 +401,38 @@ class _Handler(BaseHTTPRequestHandler):
                 paging["next"] = f"http://{host}{path}?{urlencode(params)}"
             body["paging"] = paging
         self._json(200, body)
+
+    # -- Traffy Fondue ----------------------------------------------------------------------
+
+    def _traffy_bound(self, query: dict[str, str], name: str) -> datetime | None:
+        if not query.get(name):
+            return None
+        stamp = _traffy_time(query[name])
+        if stamp is None:
+            raise _BadRequest(f"parameter {name} must be an ISO timestamp, got {query[name]!r}")
+        return stamp
+
+    def _traffy(self, path: str, query: dict[str, str]) -> None:
+        offset = self._int(query, "offset", 0) or 0
+        if offset < 0:
+            raise _BadRequest("offset must be >= 0")
+        limit = self._limit(query, TRAFFY_DEFAULT_LIMIT, TRAFFY_MAX_LIMIT)
+        page = offset // limit + 1
+        if self._gate("traffy", path, query, page):
+            return
+        if self._broken(self.api.faults.get(("traffy", page))):
+            return
+        start, end = self._traffy_bound(query, "last_activity_start"), self._traffy_bound(query, "last_activity_end")
+        keyed = []
+        for ticket in self.api.load(TRAFFY_TICKETS_FILE):
+            key = _traffy_sort_key(ticket)
+            if key is None:
+                log.warning("Traffy ticket without a readable last_activity, not served: %r", ticket)
+            elif (start is None or key[0] >= start) and (end is None or key[0] < end):
+                keyed.append((key, ticket))
+        keyed.sort(key=lambda pair: pair[0])
+        results = [ticket for _, ticket in keyed[offset : offset + limit]]
+        self._json(200, {"total": len(keyed), "offset": offset, "limit": limit, "results": results})
 
 
 def main(argv: list[str] | None = None) -> int:

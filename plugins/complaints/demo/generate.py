@@ -6,6 +6,7 @@
     DIR/inbox/1555/1555_YYYYMMDD.csv    1555 hotline daily exports (UTF-8 BOM / UTF-8 / cp874), a few .xlsx
     DIR/sources/line_events.json        LINE complaint events (JSON list, as the LINE API serves them)
     DIR/sources/facebook_posts.json     Facebook page posts (JSON list, as the Graph-shaped API serves them)
+    DIR/inbox/traffy_fondue/traffy_fondue_YYYYMMDD.csv   Traffy Fondue open-data exports, one per month
     DIR/demo_manifest.json              what was generated, and every deliberately bad row with its reason
 
 Status changes run up to 31 Oct 2019. The MIS channel is calibrated *by construction*:
@@ -41,7 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from complaints.config import load_config
+from complaints.config import load_config, normalise_category
 from complaints.demo import thai_text as tt
 from complaints.demo.mis_schema import create_mis_schema
 from complaints.thai_time import BANGKOK, BE_OFFSET
@@ -117,6 +118,7 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "hotline_1555": ("ชื่อผู้แจ้ง", "เบอร์โทรศัพท์"),
     "line": ("source.userId",),
     "facebook": ("from.id", "from.name"),
+    "traffy_fondue": (),  # the open-data export holds no reporter identity
 }
 FACEBOOK_PAGE_ID = "104857"
 
@@ -1334,6 +1336,340 @@ def _generate_facebook(rng: random.Random, world: _World, path: Path) -> Channel
     return ChannelSummary("facebook", len(posts), len(bad), len(matters), [path], bad, notes)
 
 
+# =========================================================================== Traffy Fondue
+
+TRAFFY_HEADERS: tuple[str, ...] = (
+    "ticket_id",
+    "type",
+    "organization",
+    "comment",
+    "photo",
+    "photo_after",
+    "coords",
+    "address",
+    "subdistrict",
+    "district",
+    "province",
+    "timestamp",
+    "state",
+    "star",
+    "count_reopen",
+    "last_activity",
+)
+# Traffy's states: no "acknowledged" (a matter taken up is in progress), and a reopened matter
+# goes back to in progress (only count_reopen tells).
+_TRAFFY_STATES = {
+    "received": "รอรับเรื่อง",
+    "acknowledged": "กำลังดำเนินการ",
+    "in_progress": "กำลังดำเนินการ",
+    "forwarded": "ส่งต่อ",
+    "resolved": "เสร็จสิ้น",
+    "reopened": "กำลังดำเนินการ",
+}
+# The type tags citizens pick for a matter of each category (Traffy's own labels, mapped back by
+# the channel's crosswalk in pipeline.yaml); several tags are common.
+_TRAFFY_TAGS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "waste": (("ความสะอาด",), ("ความสะอาด",), ("ความสะอาด", "ทางเท้า")),
+    "roads": (("ถนน",), ("ถนน",), ("ถนน", "ท่อระบายน้ำ"), ("สะพาน",)),
+    "footpath": (("ทางเท้า",), ("ทางเท้า",), ("ทางเท้า", "ถนน")),
+    "drainage": (("ท่อระบายน้ำ",), ("น้ำท่วม",), ("น้ำท่วม", "ถนน"), ("คลอง",)),
+    "trees": (("ต้นไม้",), ("ต้นไม้", "ทางเท้า")),
+    "lighting": (("แสงสว่าง",), ("แสงสว่าง",), ("สายไฟ", "แสงสว่าง")),
+    "noise": (("เสียงรบกวน",),),
+    "odour_pollution": (("PM2.5",), ("ความสะอาด", "PM2.5")),
+    "street_vendors": (("ทางเท้า", "กีดขวาง"), ("กีดขวาง",)),
+    "encroachment": (("กีดขวาง",), ("ป้าย",), ("กีดขวาง", "ทางเท้า")),
+    "building_control": (("ร้องเรียน",), ("เสียงรบกวน", "ร้องเรียน")),
+    "stray_animals": (("สัตว์จรจัด",),),
+    "traffic": (("จราจร",), ("ป้ายจราจร",), ("จราจร", "ถนน")),
+    "other": (("ร้องเรียน",), ("เสนอแนะ",), ("ความปลอดภัย",)),
+}
+# Agencies outside the district office that Traffy routes a category to.
+_TRAFFY_AGENCIES: dict[str, tuple[str, ...]] = {
+    "lighting": ("การไฟฟ้านครหลวง",),
+    "drainage": ("สำนักการระบายน้ำ", "การประปานครหลวง"),
+    "roads": ("สำนักการโยธา",),
+    "traffic": ("กองบังคับการตำรวจจราจร", "สำนักการจราจรและขนส่ง"),
+    "odour_pollution": ("สำนักสิ่งแวดล้อม",),
+}
+_TRAFFY_UNKNOWN_ORG = "บริษัท ทรู คอร์ปอเรชั่น จำกัด (มหาชน)"  # a cable company: no unit in the config
+# Misspellings the channel's crosswalk knows (they load) and some it does not (quarantined).
+_TRAFFY_MISSPELLED = {
+    "1014": "พญาไทย",
+    "1013": "สัมพันธ์วงศ์",
+    "1006": "บางกะปี",
+    "1008": "ป้อมปราบฯ",
+    "1030": "จตุจักร์",
+    "1024": "ราษฏร์บูรณะ",
+}
+_TRAFFY_UNKNOWN_DISTRICTS = ("บางรักษ์", "ห้วยขวางค์", "คลองเตยย", "ลาดพร้าวว")
+# (province, district, subdistrict, lon, lat) of matters reported just outside Bangkok.
+_TRAFFY_OUTSIDE = (
+    ("นนทบุรี", "เมืองนนทบุรี", "บางกระสอ", 100.5144, 13.8621),
+    ("นนทบุรี", "ปากเกร็ด", "ปากเกร็ด", 100.4983, 13.9129),
+    ("ปทุมธานี", "คลองหลวง", "คลองหนึ่ง", 100.6489, 14.0648),
+    ("สมุทรปราการ", "บางพลี", "บางพลีใหญ่", 100.7066, 13.6052),
+)
+_TRAFFY_FOLLOW_UPS = ("แจ้งซ้ำครั้งที่ 2 แล้ว", "ถ่ายรูปแนบมาให้แล้ว", "จุดเดิมกับที่เคยแจ้งไว้", "ตามเรื่องด้วยนะ")
+_TRAFFY_QUOTES = ("อันตรายมาก", "รอมานานแล้ว", "ช่วยด่วน")
+_TRAFFY_BAD_KINDS = ("outside_bangkok", "outside_bangkok", "unknown_district")
+_TRAFFY_MAX_BAD_SHARE = 0.04  # per file: well under the quarantine threshold of one batch
+
+
+@dataclass
+class _TraffyTicket:
+    matter: Matter
+    ticket_id: str
+    tags: tuple[str, ...]
+    organizations: tuple[str, ...]
+    district_label: str
+    comment: str
+    photo: str
+    photo_after: str
+    coords: str
+    address: str
+    subdistrict: str
+    province: str
+    micros: list[int]  # per action: Traffy keeps fractional seconds
+    star: str
+    kind: str = "normal"
+
+
+def pg_utc(value: datetime, micros: int = 0) -> str:
+    """A naive Bangkok time as the export writes it: UTC, fractional seconds, "+00"."""
+    utc = value.replace(tzinfo=BANGKOK).astimezone(UTC) + timedelta(microseconds=micros)
+    text = utc.strftime("%Y-%m-%d %H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}".rstrip("0")
+    return text + "+00"
+
+
+def _set_literal(labels: Sequence[str]) -> str:
+    return "{" + ",".join(labels) + "}"
+
+
+def _traffy_ticket_id(rng: random.Random, received: datetime, used: set[str]) -> str:
+    while True:
+        ticket = f"{received.year}-" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
+        if ticket not in used:
+            used.add(ticket)
+            return ticket
+
+
+def _traffy_comment(rng: random.Random, m: Matter) -> str:
+    text = m.description
+    if rng.random() < 0.35:
+        text = f"{rng.choice(tt.SOCIAL_OPENERS).format(**tt.POLITE[m.female])} {text}".strip()
+    if rng.random() < 0.3:
+        text += "\n" + rng.choice(_TRAFFY_FOLLOW_UPS)
+    if rng.random() < 0.15:
+        text += f' "{rng.choice(_TRAFFY_QUOTES)}"'
+    if rng.random() < 0.5:
+        text += " " + rng.choice(tt.EMOJI)
+    return text
+
+
+def _traffy_organizations(rng: random.Random, world: _World, m: Matter) -> tuple[str, ...]:
+    name = world.district_name[m.district]
+    office = f"สำนักงานเขต{name}" if rng.random() < 0.15 else f"เขต{name}"
+    if m.unit == "public_works_drainage":
+        return ("สำนักการระบายน้ำ", office)
+    if m.category == "lighting" and rng.random() < 0.03:
+        return (_TRAFFY_UNKNOWN_ORG,)
+    agencies = _TRAFFY_AGENCIES.get(m.category, ())
+    if agencies and rng.random() < 0.3:
+        agency = rng.choice(agencies)
+        return (agency, office) if rng.random() < 0.3 else (office, agency)
+    return (office,)
+
+
+def _traffy_reopen(rng: random.Random, m: Matter) -> None:
+    """Reopen a resolved matter once (Traffy counts it in count_reopen), usually fixed again."""
+    resolved_at = m.actions[-1][0]
+    latest = min(resolved_at + timedelta(days=7), UPDATES_END - timedelta(days=2))
+    if m.actions[-1][1] != "resolved" or latest - resolved_at < timedelta(hours=2):
+        return
+    reopen_at = _office_time(rng, resolved_at + timedelta(hours=1), latest)
+    m.actions.append((reopen_at, "reopened", rng.choice(tt.REOPEN_NOTES)))
+    if rng.random() < 0.75:
+        again = _office_time(rng, reopen_at + timedelta(hours=1), min(reopen_at + timedelta(days=10), UPDATES_END))
+        m.actions.append((again, "resolved", None))
+
+
+def _traffy_ticket(rng: random.Random, world: _World, m: Matter, used: set[str], kind: str) -> _TraffyTicket:
+    r = m.received_at
+    tags = rng.choice(_TRAFFY_TAGS[m.category])
+    if len(tags) > 1 and rng.random() < 0.3:
+        tags = tags[::-1]
+    if rng.random() < 0.04:
+        tags = ()  # the reporter picked no type: {}
+    if kind == "unknown_district":
+        district = rng.choice(_TRAFFY_UNKNOWN_DISTRICTS)
+    elif m.district in _TRAFFY_MISSPELLED and rng.random() < 0.35:
+        district = _TRAFFY_MISSPELLED[m.district]
+    else:
+        district = world.district_label(rng, m.district, 0.5)
+    name = world.district_name[m.district]
+    lat, lon = m.place.latitude, m.place.longitude
+    province = "" if rng.random() < 0.02 else "กรุงเทพมหานคร"
+    subdistrict = name
+    if kind == "outside_bangkok":
+        province, district, subdistrict, lon, lat = rng.choice(_TRAFFY_OUTSIDE)
+        lon, lat = round(lon + rng.gauss(0, 0.01), 6), round(lat + rng.gauss(0, 0.01), 6)
+        address = f"{m.place.street} ตำบล{subdistrict} อำเภอ{district} {province} ประเทศไทย"
+    else:
+        postcode = 10100 + 10 * rng.randrange(0, 60)
+        address = f"{m.place.street} แขวง{subdistrict} เขต{name} กรุงเทพมหานคร {postcode} ประเทศไทย"
+    bucket = "https://storage.googleapis.com/traffy_public_bucket/attachment"
+    star = ""
+    if rng.random() < 0.45:
+        star = str(rng.choices((1, 2, 3, 4, 5), weights=(4, 3, 8, 20, 65))[0])
+    return _TraffyTicket(
+        matter=m,
+        ticket_id=_traffy_ticket_id(rng, r, used),
+        tags=tags,
+        organizations=_traffy_organizations(rng, world, m),
+        district_label=district,
+        comment=_traffy_comment(rng, m),
+        photo=f"{bucket}/{r:%Y-%m}/{rng.getrandbits(128):032x}.jpg",
+        photo_after=f"{bucket}/{r:%Y-%m}/{rng.getrandbits(128):032x}.jpg",
+        coords=f"{lon:.6f},{lat:.6f}" if rng.random() < 0.9 or kind != "normal" else "",
+        address=address,
+        subdistrict=subdistrict,
+        province=province,
+        micros=[rng.randrange(1_000_000) for _ in m.actions],
+        star=star,
+        kind=kind,
+    )
+
+
+def _traffy_row(t: _TraffyTicket, upto: int | None = None) -> list[str]:
+    """The ticket as an export shows it after its first ``upto`` actions (all by default)."""
+    m = t.matter
+    done = m.actions[: upto or len(m.actions)]
+    at, status, _ = done[-1]
+    resolved = status == "resolved"
+    return [
+        t.ticket_id,
+        _set_literal(t.tags),
+        _set_literal(t.organizations if len(done) > 1 else ()),  # not yet assigned while waiting
+        t.comment,
+        t.photo,
+        t.photo_after if resolved else "",
+        t.coords,
+        t.address,
+        t.subdistrict,
+        t.district_label,
+        t.province,
+        pg_utc(m.received_at, t.micros[0]),
+        _TRAFFY_STATES[status],
+        t.star if resolved else "",
+        str(sum(1 for a in done if a[1] == "reopened")),
+        pg_utc(at, t.micros[len(done) - 1]),
+    ]
+
+
+def _traffy_bytes(rows: list[list[str]]) -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(TRAFFY_HEADERS)
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _month_end(d: date) -> date:
+    first_next = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+def _generate_traffy(rng: random.Random, world: _World, inbox: Path) -> ChannelSummary:
+    """Monthly exports ``traffy_fondue_<last day of the month>.csv``: every ticket with activity in
+    the month, as it stood at the end of it. A ticket active in several months is re-exported
+    with a newer state and last_activity; a few are exported twice in one file (the older state
+    first or last); some are outside Bangkok or carry a district nobody can read (bad rows, on
+    top of the others; their locator is ``<file>:<data row number>``)."""
+    channel = world.cfg.channels["traffy_fondue"]
+    for options in _TRAFFY_TAGS.values():
+        for tags in options:
+            for tag in tags:
+                if normalise_category(tag, channel) is None:
+                    raise ValueError(f"Traffy tag {tag!r} has no category in the channel's crosswalk")
+    weights = _district_weights(rng, world)
+    used: set[str] = set()
+    tickets: list[_TraffyTicket] = []
+    for r in _daily_receipts(rng, FY_START, FY_END, round(365 * 8 * rng.uniform(0.95, 1.05)), 0.9, "social"):
+        m = world.new_matter(rng, r, weights)
+        world.simple_timeline(rng, m, never_share=0.03)
+        if rng.random() < 0.05:
+            _traffy_reopen(rng, m)
+        tickets.append(_traffy_ticket(rng, world, m, used, "normal"))
+    # Deliberately bad tickets: extra, only ever waiting (so each is one row, in its month's file).
+    n_bad = max(12, round(len(tickets) * 0.012))
+    days = _days(FY_START, FY_END)
+    bad_tickets: list[_TraffyTicket] = []
+    for n, pos in enumerate(_spread(len(days), n_bad, rng)):
+        m = world.new_matter(rng, _received_time(rng, days[pos], "social"), weights)
+        m.actions = [(m.received_at, "received", None)]
+        bad_tickets.append(_traffy_ticket(rng, world, m, used, _TRAFFY_BAD_KINDS[n % len(_TRAFFY_BAD_KINDS)]))
+
+    months = sorted({date(a[0].year, a[0].month, 1) for t in tickets for a in t.matter.actions})
+    paths: list[Path] = []
+    bad: list[BadRow] = []
+    notes: dict[str, Any] = {"files": 0, "re_exported_in_file": [], "re_exported_across_files": 0}
+    rows_written = 0
+    for month in months:
+        end = _end_of_day(_month_end(month))
+        fname = f"traffy_fondue_{_month_end(month):%Y%m%d}.csv"
+        entries: list[tuple[str, _TraffyTicket, list[str]]] = []
+        for t in tickets:
+            done = [a for a in t.matter.actions if a[0] <= end]
+            if done and done[-1][0] >= datetime.combine(month, time()):
+                entries.append((pg_utc(t.matter.received_at, t.micros[0]), t, _traffy_row(t, len(done))))
+        entries.sort(key=lambda e: (e[0], e[1].ticket_id))
+        rows = [row for _, _, row in entries]
+        # A few tickets exported twice: as they stood at an earlier action of the month, too.
+        twice = [
+            i
+            for i, (_, t, _) in enumerate(entries)
+            if sum(1 for a in t.matter.actions if datetime.combine(month, time()) <= a[0] <= end) >= 2
+        ]
+        chosen = sorted(rng.sample(twice, min(len(twice), max(1, len(entries) // 150))), reverse=True)
+        for i in chosen:
+            t = entries[i][1]
+            upto = sum(1 for a in t.matter.actions if a[0] <= end)
+            older = _traffy_row(t, upto - 1)
+            at = i if rng.random() < 0.5 else i + 1
+            rows.insert(at, older)
+            notes["re_exported_in_file"].append({"file": fname, "ticket_id": t.ticket_id})
+        month_bad = [t for t in bad_tickets if date(t.matter.received_at.year, t.matter.received_at.month, 1) == month]
+        for t in month_bad:
+            row = _traffy_row(t)
+            at = rng.randrange(len(rows) + 1)
+            rows.insert(at, row)
+        n_spoiled = len(month_bad) + len(chosen)
+        if n_spoiled > _TRAFFY_MAX_BAD_SHARE * len(rows):
+            raise AssertionError(f"{fname}: {n_spoiled} of {len(rows)} rows would be quarantined")
+        for number, row in enumerate(rows, start=1):  # the data row number (comments span lines)
+            for t in month_bad:
+                if row[0] == t.ticket_id:
+                    bad.append(BadRow(f"{fname}:{number}", t.ticket_id, t.kind))
+        path = inbox / fname
+        path.write_bytes(_traffy_bytes(rows))
+        paths.append(path)
+        rows_written += len(rows)
+        notes["files"] += 1
+    seen: dict[str, int] = {}
+    for t in tickets:
+        seen[t.ticket_id] = sum(
+            1 for month in months if any(date(a[0].year, a[0].month, 1) == month for a in t.matter.actions)
+        )
+    notes["re_exported_across_files"] = sum(1 for n in seen.values() if n > 1)
+    notes["misspelled_districts"] = sum(1 for t in tickets if t.district_label in _TRAFFY_MISSPELLED.values())
+    notes["untagged"] = sum(1 for t in tickets if not t.tags)
+    notes["reopened"] = sum(1 for t in tickets if any(a[1] == "reopened" for a in t.matter.actions))
+    return ChannelSummary("traffy_fondue", rows_written, len(bad), len(tickets), paths, bad, notes)
+
+
 # =========================================================================== entry points
 
 
@@ -1354,6 +1690,10 @@ def _clear_previous(out_dir: Path) -> tuple[Path, Path]:
     for old in sorted(inbox.glob("1555_*")):
         if old.suffix in (".csv", ".xlsx"):
             old.unlink()
+    traffy = out_dir / "inbox" / "traffy_fondue"
+    traffy.mkdir(parents=True, exist_ok=True)
+    for old in sorted(traffy.glob("traffy_fondue_*.csv")):
+        old.unlink()
     return sources, inbox
 
 
@@ -1387,8 +1727,9 @@ def generate_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> DemoSummary:
     hotline = _generate_hotline(random.Random(f"{seed}:hotline_1555"), world, inbox)
     line = _generate_line(random.Random(f"{seed}:line"), world, sources / "line_events.json")
     facebook = _generate_facebook(random.Random(f"{seed}:facebook"), world, sources / "facebook_posts.json")
+    traffy = _generate_traffy(random.Random(f"{seed}:traffy_fondue"), world, out_dir / "inbox" / "traffy_fondue")
 
-    summary = DemoSummary(out_dir, seed, {c.channel: c for c in (mis, hotline, line, facebook)})
+    summary = DemoSummary(out_dir, seed, {c.channel: c for c in (mis, hotline, line, facebook, traffy)})
     (out_dir / "demo_manifest.json").write_text(
         json.dumps(summary.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )

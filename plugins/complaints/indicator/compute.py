@@ -187,6 +187,8 @@ def quality_part_score(rubric: Rubric, row: Mapping[str, Any], cutoff: date) -> 
     ]
     if part.reopened_fails:
         failures.append(f"ถูกเปิดเรื่องใหม่ก่อนวันตัดยอด {_n(row['reopened'])} เรื่อง")
+    if part.reopen_count_fails and int(row["reopen_counted"]):  # only sources that count reopenings
+        failures.append(f"ระบบต้นทางบันทึกว่าเคยเปิดเรื่องใหม่ {_n(row['reopen_counted'])} เรื่อง")
     explanation = (
         f"ดำเนินการแก้ไขเรียบร้อยแล้ว ณ วันที่ {thai_date(cutoff)} และบันทึกรายงานผลที่สามารถตอบชี้แจงผู้ร้องได้ "
         f"{_n(row['passed'])} เรื่อง จากเรื่องที่ได้รับแจ้ง {_n(row['received'])} เรื่อง คิดเป็นร้อยละ {pct} "
@@ -237,6 +239,7 @@ def compute_indicator(engine: Engine, cutoff: date, rubric: Rubric | None = None
         "boilerplate_reports": sorted({normalise_report_text(b) for b in rubric.quality.boilerplate_reports}),
         "min_report_chars": rubric.quality.min_report_chars,
         "reopened_fails": 1 if rubric.quality.reopened_fails else 0,
+        "reopen_count_fails": 1 if rubric.quality.reopen_count_fails else 0,
         # The control characters the check ignores (REPORT_IGNORED_CHARS besides ' ' and '.'),
         # bound rather than spelled with a dialect's CHR()/CHAR().
         "lf": "\n",

@@ -1,0 +1,647 @@
+"""Traffy Fondue adapter: the platform's open-data CSV exports dropped into ``<data>/inbox/traffy_fondue/``.
+
+Files are ``traffy_fondue_YYYYMMDD*.csv`` (CE export date), UTF-8 with or without BOM, with the
+open-data columns ``ticket_id, type, organization, comment, photo, photo_after, coords,
+address, subdistrict, district, province, timestamp, state, star, count_reopen,
+last_activity`` (docs/architecture.md). An export can be hundreds of MB, so a file is read in
+**chunks** of at most ``chunk_rows`` rows (channel setting, default 50,000), each chunk one
+part and one batch, and memory holds one chunk at a time:
+
+* ``plan`` streams each due file once (the stdlib CSV parser over a byte-counting line
+  reader, the same one ``read`` uses, so quoted multi-line comments never split a chunk),
+  computing its sha256 and the byte offset where every chunk starts. A part is
+  ``"<file>#<first_row>-<last_row>@<start_byte>-<end_byte>"``: rows are the file's data
+  rows numbered from 1 after the header; bytes are the chunk's span in the file.
+* ``read`` seeks to the chunk's first byte and parses up to its last: the batch's
+  ``source_part`` is the part, its ``checksum`` the **whole file's** sha256 and its
+  ``file_name`` the file, so the loader counts a file delivered twice once while the
+  chunks of one file load one after another (distinct batch ids). A chunk whose rows do not
+  end where ``plan`` found them (the file changed since) fails with ``SourceError``.
+* ``after_load`` moves the file to ``<data>/archive/traffy_fondue/`` only once *every*
+  chunk of it has loaded in the run; a chunk held by the quarantine threshold or unreadable
+  leaves the file in the inbox, and the next run reads all its chunks again (idempotently).
+
+Rows: ``type`` and ``organization`` are set literals (``{ถนน,ทางเท้า}``, ``{}``); ``coords`` is
+``"lon,lat"``; ``timestamp``/``last_activity`` are UTC with fractional seconds and a ``+00``
+offset; ``state`` is Thai. Tags, states, organizations and misspelled districts map through the
+channel's ``crosswalk:`` and the shared aliases (include/config/pipeline.yaml). A matter gets one
+primary category (the first of its tags' categories in ``category_priority``), the others go to
+``secondary_categories``. ``star`` and ``count_reopen`` are kept. A row whose province is not
+Bangkok is quarantined with that reason. The export has no reporter identity (nothing to
+pseudonymise) and no resolution text. The API adapter (``traffy_fondue_api``) reads the same
+records as JSON pages and converts them with :func:`convert`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from complaints.adapters import ExtractRequest, SourceError
+from complaints.adapters._common import (
+    LATITUDE_LIMIT,
+    LONGITUDE_LIMIT,
+    add_to_batch,
+    canonical_record,
+    clean_text,
+    is_coordinate,
+    rejected,
+)
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
+from complaints.config import Channel, load_config, match_key, normalise_category, normalise_district, normalise_unit
+from complaints.config import normalise_status as _normalise_status
+from complaints.thai_time import BANGKOK, to_bangkok
+
+log = logging.getLogger(__name__)
+
+FILE_PATTERN = re.compile(r"^traffy_fondue_(\d{4})(\d{2})(\d{2})[^/\\#]*\.csv$", re.IGNORECASE)
+COLUMNS: tuple[str, ...] = (
+    "ticket_id",
+    "type",
+    "organization",
+    "comment",
+    "photo",
+    "photo_after",
+    "coords",
+    "address",
+    "subdistrict",
+    "district",
+    "province",
+    "timestamp",
+    "state",
+    "star",
+    "count_reopen",
+    "last_activity",
+)
+DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_BANGKOK_PROVINCES = ("กรุงเทพมหานคร",)
+ROW_KEY = "_row"  # added to quarantined raw rows: the row's number in the file (1 = first data row)
+_PART = re.compile(r"^(\d+)-(\d+)@(\d+)-(\d+)$")
+_PLAUSIBLE_YEARS = range(2000, 2101)
+_TIMESTAMP_EXAMPLE = "2022-06-01 08:15:31.123456+00"
+
+
+# -- plan / read / after_load ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows ``first_row..last_row`` of a file, in bytes ``[start, end)``."""
+
+    first_row: int
+    last_row: int
+    start: int
+    end: int
+
+    def part(self, file_name: str) -> str:
+        return f"{file_name}#{self.first_row}-{self.last_row}@{self.start}-{self.end}"
+
+    @property
+    def rows(self) -> int:
+        return self.last_row - self.first_row + 1
+
+
+@dataclass
+class _FileRun:
+    """The chunks ``plan`` found in one file (by content) and those loaded since."""
+
+    planned: set[str]
+    loaded: set[str] = field(default_factory=set)
+
+
+_runs: dict[tuple[str, str], _FileRun] = {}  # (path, sha256) -> its chunks in the current run
+_checksums: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
+_planned: dict[str, str] = {}  # path -> the sha256 plan() found: read() refuses a file changed since
+_state_lock = threading.Lock()
+
+
+def plan(request: ExtractRequest) -> list[str]:
+    """The chunks of every inbox file whose name date is before the interval end, oldest first.
+
+    Files whose names do not follow ``traffy_fondue_YYYYMMDD*.csv`` are planned too, last, so
+    ``read`` fails them loudly; so is a file that cannot be parsed (its bare name is the part
+    and ``read`` raises the problem). Hidden files (``.name``) are ignored.
+    """
+    inbox = _inbox(request)
+    if not inbox.is_dir():
+        log.warning("Traffy Fondue inbox %s does not exist: nothing to read", inbox)
+        return []
+    end_day = to_bangkok(request.interval_end).date()
+    dated: list[tuple[date, str]] = []
+    odd: list[str] = []
+    for path in inbox.iterdir():
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        day = _name_date(path.name)
+        if day is None:
+            odd.append(path.name)
+        elif day < end_day:
+            dated.append((day, path.name))
+    parts: list[str] = []
+    for _, name in sorted(dated):
+        path = inbox / name
+        try:
+            checksum, chunks = scan(path, chunk_rows(request))
+        except SourceError as exc:
+            log.error("Traffy Fondue: %s", exc)
+            parts.append(name)  # read() reports the problem as this part's failure
+            continue
+        file_parts = [chunk.part(name) for chunk in chunks]
+        with _state_lock:
+            _runs[(str(path), checksum)] = _FileRun(set(file_parts))
+            _planned[str(path)] = checksum
+        log.info("Traffy Fondue %s: %d rows in %d chunk(s)", name, sum(c.rows for c in chunks), len(chunks))
+        parts += file_parts
+    return parts + sorted(odd)
+
+
+def read(request: ExtractRequest, part: str) -> ExtractedBatch:
+    name, _, span = part.partition("#")  # valid file names hold no '#'
+    path = _inbox(request) / name
+    if _name_date(name) is None:
+        raise SourceError(
+            f"{_inbox(request) / part}: file name does not match traffy_fondue_YYYYMMDD.csv "
+            "(a valid CE export date); rename or remove it"
+        )
+    if not path.is_file():
+        raise SourceError(f"{path}: the file is no longer in the inbox")
+    if not span:  # plan() could not parse the file: parse it again to say why
+        scan(path, chunk_rows(request))
+        raise SourceError(f"{path}: the file changed since it was planned; re-run to read it")
+    match = _PART.match(span)
+    if not match:
+        raise SourceError(f"Traffy Fondue part {part!r} is not '<file>#<first_row>-<last_row>@<start>-<end>'")
+    chunk = Chunk(*(int(g) for g in match.groups()))
+    columns = _header(path)
+    checksum = file_sha256(path)
+    with _state_lock:
+        planned = _planned.get(str(path))
+    if planned is not None and planned != checksum:
+        raise SourceError(f"{path}: the file changed since it was planned (its sha256 differs); re-run to read it")
+    size = path.stat().st_size
+    batch = ExtractedBatch(channel=request.channel.code, source_part=part, checksum=checksum, file_name=name)
+    row = chunk.first_row - 1
+    with path.open("rb") as fh:
+        lines = _Lines(fh, path, chunk.start, chunk.end)
+        reader = csv.reader(lines, strict=True)
+        while (fields := _next_record(reader, lines, path, row + 1)) is not None:
+            row += 1
+            if row > chunk.last_row:
+                break
+            if not any(f.strip() for f in fields):
+                continue
+            shape = None
+            if len(fields) < len(columns):
+                if chunk.end == size and row == chunk.last_row:
+                    raise SourceError(
+                        f"{path} row {row} ({_where(path, lines.record_start)}): the last row has {len(fields)} "
+                        f"of {len(columns)} fields: the file is truncated"
+                    )
+                shape = f"row has {len(fields)} fields, the header has {len(columns)}"
+            extra = [f for f in fields[len(columns) :] if f.strip()]
+            if extra:
+                shape = f"row has {len(fields)} fields, the header has {len(columns)}"
+            raw: dict[str, Any] = dict(zip(columns, fields, strict=False))
+            if extra:
+                raw["_extra_fields"] = extra
+            add_to_batch(batch, convert(request, raw, {ROW_KEY: row}, shape))
+    if row != chunk.last_row or lines.offset != chunk.end:
+        raise SourceError(
+            f"{path}: rows {chunk.first_row}-{chunk.last_row} were planned in bytes {chunk.start}-{chunk.end} "
+            "but the file no longer has them there: it changed since it was planned; re-run"
+        )
+    return batch
+
+
+def after_load(request: ExtractRequest, part: str, batch: ExtractedBatch) -> None:
+    """Archive the file once every chunk of it has loaded (or was a duplicate delivery).
+
+    A name already in the archive gets a ``.1``, ``.2``... suffix. A file whose bytes changed
+    since it was read is left in the inbox for the next run.
+    """
+    name = batch.file_name or part.partition("#")[0]
+    source = _inbox(request) / name
+    if not source.is_file():
+        log.warning("Traffy Fondue %s is no longer in the inbox; nothing to archive", source)
+        return
+    key = (str(source), batch.checksum or "")
+    with _state_lock:
+        run = _runs.get(key)
+    if run is None:  # planned by another process: find the file's chunks again
+        checksum, chunks = scan(source, chunk_rows(request))
+        if checksum != batch.checksum:
+            log.warning("Traffy Fondue %s changed since it was read; left in the inbox for the next run", source)
+            return
+        run = _FileRun({chunk.part(name) for chunk in chunks})
+    with _state_lock:
+        run.loaded.add(part)
+        missing = run.planned - run.loaded
+        _runs[key] = run
+        if not missing:
+            del _runs[key]
+    if missing:
+        log.info("Traffy Fondue %s: %d of %d chunks loaded", name, len(run.loaded), len(run.planned))
+        return
+    if file_sha256(source) != batch.checksum:
+        log.warning("Traffy Fondue %s changed since it was read; left in the inbox for the next run", source)
+        return
+    archive = _data_dir(request) / request.channel.settings.get("archive_subdir", "archive/traffy_fondue")
+    archive.mkdir(parents=True, exist_ok=True)
+    target = archive / source.name
+    number = 1
+    while target.exists():
+        target = archive / f"{source.stem}.{number}{source.suffix}"
+        number += 1
+    shutil.move(str(source), str(target))
+    log.info("Traffy Fondue %s archived as %s", source.name, target)
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def chunk_rows(request: ExtractRequest) -> int:
+    rows = int(request.channel.settings.get("chunk_rows", DEFAULT_CHUNK_ROWS))
+    if rows < 1:
+        raise SourceError(f"channel {request.channel.code}: chunk_rows must be at least 1, not {rows}")
+    return rows
+
+
+def _data_dir(request: ExtractRequest) -> Path:
+    if request.data_dir is None:
+        raise SourceError("Traffy Fondue: no data directory in the request (COMPLAINTS_DATA_DIR)")
+    return Path(request.data_dir)
+
+
+def _inbox(request: ExtractRequest) -> Path:
+    return _data_dir(request) / request.channel.settings.get("inbox_subdir", "inbox/traffy_fondue")
+
+
+def _name_date(name: str) -> date | None:
+    match = FILE_PATTERN.match(name)
+    if not match:
+        return None
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    if year >= 2400:  # a Buddhist-era date in the name would never come due
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+class _Lines:
+    """The UTF-8 lines of a binary file from byte ``start`` up to ``end``, for ``csv.reader``.
+
+    Keeps the byte offset of what it has handed out (``offset``) and where the record being
+    parsed started (``record_start``, set by :func:`_next_record`); a leading BOM is dropped.
+    Feeds ``digest`` with every byte it reads. One line in memory at a time.
+    """
+
+    def __init__(self, fh: IO[bytes], path: Path, start: int = 0, end: int | None = None, digest: Any = None) -> None:
+        fh.seek(start)
+        self.fh, self.path, self.end, self.digest = fh, path, end, digest
+        self.offset = self.record_start = start
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.end is not None and self.offset >= self.end:
+            raise StopIteration
+        raw = self.fh.readline()
+        if not raw:
+            raise StopIteration
+        if self.digest is not None:
+            self.digest.update(raw)
+        at = self.offset
+        self.offset += len(raw)
+        if at == 0 and raw.startswith(codecs.BOM_UTF8):
+            raw, at = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where = _where(self.path, at + exc.start)
+            raise SourceError(f"{self.path}: {where} is not UTF-8 ({exc.reason}): the export is damaged") from None
+
+
+def _where(path: Path, offset: int) -> str:
+    """``"byte <offset> (line <n>)"``; the line is counted only when a message needs it."""
+    line = 1
+    with path.open("rb") as fh:
+        remaining = offset
+        while remaining > 0:
+            block = fh.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            line += block.count(b"\n")
+            remaining -= len(block)
+    return f"byte {offset} (line {line})"
+
+
+def _next_record(reader: Any, lines: _Lines, path: Path, row: int) -> list[str] | None:
+    """The next CSV record (None at the end); malformed CSV is a SourceError naming row, byte and line."""
+    lines.record_start = lines.offset
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        what = "the header" if row == 0 else f"row {row}"
+        raise SourceError(
+            f"{path} {what} (from {_where(path, lines.record_start)}): malformed CSV ({exc}); "
+            "the file is probably truncated"
+        ) from None
+
+
+def _header_columns(path: Path, header: list[str] | None) -> list[str]:
+    if header is None:
+        raise SourceError(f"{path}: the file is empty (no header row)")
+    columns = [match_key(cell) for cell in header]
+    missing = [name for name in COLUMNS if name not in columns]
+    if missing:
+        raise SourceError(
+            f"{path} line 1: missing required column(s) {', '.join(missing)} (header: {', '.join(header)})"
+        )
+    return columns
+
+
+def _header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        lines = _Lines(fh, path)
+        return _header_columns(path, _next_record(csv.reader(lines, strict=True), lines, path, 0))
+
+
+def scan(path: Path, rows_per_chunk: int) -> tuple[str, list[Chunk]]:
+    """One streaming pass over a file: its sha256 and its chunks of at most ``rows_per_chunk`` rows.
+
+    Raises SourceError when the file cannot be parsed (encoding, malformed or truncated CSV,
+    missing columns). A file with a header and no rows is one empty chunk.
+    """
+    digest = hashlib.sha256()
+    chunks: list[Chunk] = []
+    with path.open("rb") as fh:
+        lines = _Lines(fh, path, digest=digest)
+        reader = csv.reader(lines, strict=True)
+        _header_columns(path, _next_record(reader, lines, path, 0))
+        first, start, row = 1, lines.offset, 0
+        while _next_record(reader, lines, path, row + 1) is not None:
+            row += 1
+            if row - first + 1 == rows_per_chunk:
+                chunks.append(Chunk(first, row, start, lines.offset))
+                first, start = row + 1, lines.offset
+        if row >= first or not chunks:
+            chunks.append(Chunk(first, row, start, lines.offset))
+    checksum = digest.hexdigest()
+    stat = path.stat()
+    with _state_lock:
+        _checksums[(str(path), stat.st_size, stat.st_mtime_ns)] = checksum
+    return checksum, chunks
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of the file's bytes, streamed; remembered per (path, size, mtime) for the next chunk."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _state_lock:
+        known = _checksums.get(key)
+    if known:
+        return known
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    checksum = digest.hexdigest()
+    with _state_lock:
+        _checksums[key] = checksum
+    return checksum
+
+
+# -- rows (shared with the API adapter) -------------------------------------------------------
+
+
+def convert(
+    request: ExtractRequest,
+    row: Mapping[str, Any],
+    locator: dict[str, Any] | None = None,
+    shape_problem: str | None = None,
+) -> CanonicalComplaint | RejectedRow:
+    """One Traffy record (a CSV row of text cells, or an API item with JSON values) as a
+    canonical record, or a reject whose raw row carries ``locator`` (where it was found)."""
+    channel = request.channel
+    source_id = clean_text(row.get("ticket_id"))
+    if shape_problem:  # the fields are not where the header says: reading them would only mislead
+        return _reject(request, source_id, [shape_problem], row, locator)
+    problems: list[str] = []
+    if source_id is None:
+        problems.append("missing ticket_id")
+    province = clean_text(row.get("province"))
+    if province is not None and match_key(province) not in _bangkok_provinces(channel):
+        return _reject(request, source_id, [f"outside Bangkok: province {province!r}", *problems], row, locator)
+    received_at = _timestamp(row.get("timestamp"), "timestamp", problems, required=True)
+    updated_at = _timestamp(row.get("last_activity"), "last_activity", problems, required=True)
+    latitude, longitude = _lon_lat(row.get("coords"), problems)
+    tags = _set_literal(row.get("type"), "type", problems)
+    organizations = _set_literal(row.get("organization"), "organization", problems)
+    star = _whole_number(row.get("star"), "star", problems)
+    reopen_count = _whole_number(row.get("count_reopen"), "count_reopen", problems)
+    if problems:
+        return _reject(request, source_id, problems, row, locator)
+
+    category, secondary = primary_category(channel, tags)
+    state = clean_text(row.get("state"))
+    resolved = _normalise_status(state, channel) in load_config().resolved_statuses
+    return canonical_record(
+        request,
+        source_id=source_id,
+        received_at=received_at,
+        updated_at=updated_at,
+        district=clean_text(row.get("district")),
+        category=category,
+        unit=responsible_unit(channel, organizations),
+        status=state,
+        description=clean_text(row.get("comment")),
+        latitude=latitude,
+        longitude=longitude,
+        reporter=None,  # the open-data export carries no reporter identity
+        acknowledged_at=None,
+        resolved_at=updated_at if resolved else None,
+        resolution=None,  # nor a resolution text (only photo_after)
+        secondary_categories=secondary,
+        satisfaction_star=star,
+        reopen_count=reopen_count,
+    )
+
+
+def primary_category(channel: Channel, tags: list[str]) -> tuple[str | None, str | None]:
+    """(label of the primary tag, the other tags' category codes comma-separated).
+
+    The primary tag is the one whose category comes first in ``category_priority`` (unlisted
+    categories after, in tag order). No tag: ``untagged_category``. Tags that map to no category
+    keep their label in the secondary list; if no tag maps, the first one is returned (its
+    unknown category sends the row to quarantine).
+    """
+    if not tags:
+        return channel.settings.get("untagged_category"), None
+    coded = [(tag, normalise_category(tag, channel)) for tag in tags]
+    known = [(position, tag, code) for position, (tag, code) in enumerate(coded) if code]
+    if not known:
+        return tags[0], _joined(tags[1:])
+    rank = {str(code): n for n, code in enumerate(channel.settings.get("category_priority") or [])}
+    _, primary_tag, primary_code = min(known, key=lambda k: (rank.get(k[2], len(rank)), k[0]))
+    others: list[str] = []
+    for tag, code in coded:
+        value = code or tag
+        if value != primary_code and value not in others:
+            others.append(value)
+    return primary_tag, _joined(others)
+
+
+def _joined(values: list[str]) -> str | None:
+    return ",".join(v.replace(",", " ") for v in values) or None
+
+
+def responsible_unit(channel: Channel, organizations: list[str]) -> str | None:
+    """The label of the unit responsible, from the ``organization`` list, for ``canonical_record``.
+
+    The first organization that is known decides: a district office ("เขตบางรัก",
+    "สำนักงานเขตบางรัก") gives None, i.e. the district's section for the category (its default
+    unit), any other a unit label. No organization: None as well. Only unknown ones: the first
+    (whose unit stays empty).
+    """
+    for organization in organizations:
+        if _is_district_office(channel, organization):
+            return None
+        if normalise_unit(organization, channel):
+            return organization
+    return organizations[0] if organizations else None
+
+
+def _is_district_office(channel: Channel, organization: str) -> bool:
+    key = match_key(organization)
+    prefixes = sorted((match_key(p) for p in channel.settings.get("district_office_prefixes") or []), key=len)
+    for prefix in reversed(prefixes):
+        if key.startswith(prefix) and normalise_district(key[len(prefix) :].strip(), channel):
+            return True
+    return False
+
+
+def _bangkok_provinces(channel: Channel) -> set[str]:
+    return {match_key(p) for p in channel.settings.get("bangkok_province_names") or DEFAULT_BANGKOK_PROVINCES}
+
+
+def _reject(
+    request: ExtractRequest,
+    source_id: str | None,
+    problems: list[str],
+    row: Mapping[str, Any],
+    locator: dict[str, Any] | None,
+) -> RejectedRow:
+    return rejected(request, source_id, problems, {**row, **(locator or {})}, ())
+
+
+def _set_literal(value: Any, field: str, problems: list[str]) -> list[str]:
+    """Labels of a set literal ``{a,b}`` / ``{"a b",c}`` / ``{}`` (or a JSON list, or one bare label)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        items: list[Any] = list(value)
+    else:
+        text = clean_text(value)
+        if text is None:
+            return []
+        if text.startswith("{") and text.endswith("}"):
+            inner = text[1:-1].strip()
+            if not inner:
+                return []
+            try:
+                items = next(
+                    csv.reader([inner], escapechar="\\", doublequote=False, skipinitialspace=True, strict=True)
+                )
+            except csv.Error:
+                problems.append(f"{field} {text!r} is not a set literal like {{a,b}}")
+                return []
+        elif "{" in text or "}" in text:
+            problems.append(f"{field} {text!r} is not a set literal like {{a,b}}")
+            return []
+        else:
+            items = [text]
+    labels: list[str] = []
+    for item in items:
+        label = clean_text(item)
+        if label and label.upper() != "NULL" and label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _lon_lat(value: Any, problems: list[str]) -> tuple[float | None, float | None]:
+    """``coords`` as (latitude, longitude): the export writes ``"lon,lat"`` (the API ``[lon, lat]``)."""
+    if value is None:
+        return None, None
+    if isinstance(value, (list, tuple)):
+        parts = list(value)
+        shown: Any = value
+    else:
+        text = clean_text(value)
+        if text is None:
+            return None, None
+        parts, shown = [p.strip() for p in text.split(",")], text
+    try:
+        if len(parts) != 2 or any(isinstance(p, bool) for p in parts):
+            raise ValueError
+        lon, lat = float(parts[0]), float(parts[1])
+    except (TypeError, ValueError):
+        problems.append(f"coords {shown!r} is not 'lon,lat'")
+        return None, None
+    if not (is_coordinate(lat, LATITUDE_LIMIT) and is_coordinate(lon, LONGITUDE_LIMIT)):
+        problems.append(f"coords {shown!r} is not a coordinate")
+        return None, None
+    return lat, lon
+
+
+def _timestamp(value: Any, field: str, problems: list[str], *, required: bool = False) -> datetime | None:
+    """A ``2022-06-01 08:15:31.123456+00`` timestamp as an aware Bangkok datetime (no offset = UTC)."""
+    text = clean_text(value)
+    if text is None:
+        if required:
+            problems.append(f"missing {field}")
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        problems.append(f"{field} {text!r} is not a timestamp like {_TIMESTAMP_EXAMPLE}")
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    if stamp.year not in _PLAUSIBLE_YEARS:
+        problems.append(f"{field} {text!r} is not a plausible date (not between 2000 and 2100)")
+        return None
+    return stamp.astimezone(BANGKOK)
+
+
+def _whole_number(value: Any, field: str, problems: list[str]) -> int | None:
+    """``star`` / ``count_reopen``: empty is None; ``"4"``, ``"4.0"`` and 4 are 4; the range is validation's."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        problems.append(f"{field} {value!r} is not a whole number")
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = float("nan")
+    if not number.is_integer():
+        problems.append(f"{field} {value!r} is not a whole number")
+        return None
+    return int(number)

@@ -1,0 +1,593 @@
+"""Traffy Fondue: the open-data CSV export as it really is (set literals, lon/lat, +00 fractional
+timestamps, Thai states, district spellings, provinces outside Bangkok, re-exported tickets,
+multi-line comments with quotes and emoji), read in bounded chunks; the loader's duplicate
+logic for chunked files; and the paged JSON API path over a real local HTTP server."""
+
+# ruff: noqa: E501  (SAMPLE below is an export verbatim: its rows are as long as real ones)
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from complaints.adapters import ExtractRequest, SourceError, load_adapter
+from complaints.adapters import traffy_fondue as traffy
+from complaints.canonical import CANONICAL_COLUMNS
+from complaints.config import PipelineConfig, load_config, normalise_category, normalise_district
+from complaints.demo.api_server import ApiServer
+from complaints.ingest import QualityGateError, ingest_channel
+from complaints.thai_time import BANGKOK
+from complaints.warehouse import ensure_schema, make_engine
+from conftest import PSEUDONYM_KEY, bkk
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+HEADER = list(traffy.COLUMNS)
+
+# An export as the platform writes it: quoted set literals, "lon,lat", UTC "+00" times with a
+# varying number of fractional digits, Thai states, a comment over three lines with doubled
+# quotes and emoji, district names with and without เขต and misspelled, and two provinces that
+# are not Bangkok. 2022-AGUTWY is exported twice: the newer row (by last_activity) comes first.
+SAMPLE = textwrap.dedent(
+    """\
+    ticket_id,type,organization,comment,photo,photo_after,coords,address,subdistrict,district,province,timestamp,state,star,count_reopen,last_activity
+    2022-AGUTWY,"{ถนน,ท่อระบายน้ำ}","{เขตบางรัก,สำนักการระบายน้ำ}","ถนนหน้าตลาดทรุด น้ำขังทุกครั้งที่ฝนตก
+    ""อันตรายมาก"" รถล้มไปแล้ว 2 คัน 😡🙏
+    ช่วยด่วนครับ",https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/a1.jpg,https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/a1-after.jpg,"100.52931,13.72461","ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500 ประเทศไทย",สี่พระยา,บางรัก,กรุงเทพมหานคร,2022-06-01 08:15:31.123456+00,เสร็จสิ้น,4,1,2022-06-03 02:30:00.5+00
+    2022-BXQ7KM,{},{},ไฟดับทั้งซอย มืดมาก 🌧️,https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/b2.jpg,,"100.53741,13.76539",,สามเสนใน,เขตพญาไทย,กรุงเทพมหานคร,2022-06-01 12:00:00+00,รอรับเรื่อง,,0,2022-06-01 12:00:00+00
+    2022-CNTB01,{น้ำท่วม},{เทศบาลนครนนทบุรี},น้ำท่วมขังหน้าหมู่บ้าน,,,"100.51440,13.86210","ถนนรัตนาธิเบศร์ ตำบลบางกระสอ อำเภอเมืองนนทบุรี นนทบุรี",บางกระสอ,เมืองนนทบุรี,นนทบุรี,2022-06-01 13:00:00.25+00,รอรับเรื่อง,,0,2022-06-01 13:00:00.25+00
+    2022-AGUTWY,"{ถนน,ท่อระบายน้ำ}","{เขตบางรัก,สำนักการระบายน้ำ}","ถนนหน้าตลาดทรุด น้ำขังทุกครั้งที่ฝนตก
+    ""อันตรายมาก"" รถล้มไปแล้ว 2 คัน 😡🙏
+    ช่วยด่วนครับ",https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/a1.jpg,,"100.52931,13.72461","ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500 ประเทศไทย",สี่พระยา,บางรัก,กรุงเทพมหานคร,2022-06-01 08:15:31.123456+00,กำลังดำเนินการ,,0,2022-06-01 09:00:00.1+00
+    2022-DKL3PQ,"{แสงสว่าง,""ป้าย จราจร"",สายไฟ}","{การไฟฟ้านครหลวง,สำนักงานเขตดินแดง}",เสาไฟล้มพาดถนน,,,"100.56120,13.76990",,ดินแดง,ดินแดง,กรุงเทพมหานคร,2022-06-02 01:02:03.000007+00,ส่งต่อ,,0,2022-06-02 03:00:00+00
+    2022-EZZ9RT,{ต้นไม้},{บริษัท ทรู คอร์ปอเรชั่น จำกัด (มหาชน)},กิ่งไม้พันสายเคเบิล,,,,,,เขตบางรักษ์,กรุงเทพมหานคร,2022-06-02 04:00:00.999+00,กำลังดำเนินการ,,0,2022-06-02 05:00:00+00
+    2022-FPK1ST,{ความสะอาด},{เทศบาลนครปากเกร็ด},ขยะล้น,,,"100.49830,13.91290",,ปากเกร็ด,ปากเกร็ด,นนทบุรี,2022-06-02 06:00:00+00,เสร็จสิ้น,5,0,2022-06-02 09:00:00+00
+    2022-GHJ2UV,{ทางเท้า},{สำนักงานเขตสัมพันธวงศ์},ทางเท้าแตก,,,"100.51310,13.73870",,จักรวรรดิ,สัมพันธ์วงศ์,,2022-06-02 07:00:00+00,เสร็จสิ้น,,2,2022-06-02 08:00:00+00
+    """
+)
+
+
+def _channel(**settings):
+    channel = load_config().channels["traffy_fondue"]
+    return dataclasses.replace(channel, settings={**channel.settings, **settings})
+
+
+def _request(data_dir: Path, end: datetime = datetime(2022, 6, 10, tzinfo=BANGKOK), **settings) -> ExtractRequest:
+    return ExtractRequest(
+        channel=_channel(**settings),
+        interval_start=end.replace(day=1),
+        interval_end=end,
+        pseudonym_key=PSEUDONYM_KEY,
+        data_dir=data_dir,
+    )
+
+
+def _inbox(data_dir: Path) -> Path:
+    inbox = data_dir / "inbox" / "traffy_fondue"
+    inbox.mkdir(parents=True, exist_ok=True)
+    return inbox
+
+
+def _drop(data_dir: Path, name: str, content: str | bytes) -> Path:
+    path = _inbox(data_dir) / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def _read_all(request: ExtractRequest) -> list:
+    return [traffy.read(request, part) for part in traffy.plan(request)]
+
+
+def traffy_row(ticket: str, **changes: str) -> dict[str, str]:
+    row = {
+        "ticket_id": ticket,
+        "type": "{ถนน}",
+        "organization": "{เขตบางรัก}",
+        "comment": 'ถนนเป็นหลุม\n"อันตราย" 🚧',
+        "photo": "https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/x.jpg",
+        "photo_after": "",
+        "coords": "100.52931,13.72461",
+        "address": "ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500",
+        "subdistrict": "สี่พระยา",
+        "district": "บางรัก",
+        "province": "กรุงเทพมหานคร",
+        "timestamp": "2022-06-01 08:15:31.123456+00",
+        "state": "กำลังดำเนินการ",
+        "star": "",
+        "count_reopen": "0",
+        "last_activity": "2022-06-01 09:00:00.5+00",
+    }
+    row.update(changes)
+    return row
+
+
+def traffy_csv(rows: list[dict[str, str]], header: list[str] = HEADER) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header])
+    return buffer.getvalue()
+
+
+# -- config ----------------------------------------------------------------------------------
+
+
+def test_the_crosswalk_maps_traffy_labels_to_configured_codes_and_refuses_unknown_codes() -> None:
+    channel = load_config().channels["traffy_fondue"]
+    assert normalise_category("PM2.5", channel) == "odour_pollution"
+    assert normalise_category("ความสะอาด", channel) == "waste"
+    assert normalise_category("ความสะอาด") is None  # Traffy's labels are Traffy's: other channels unchanged
+    assert normalise_district("เขตพญาไทย", channel) == "1014"
+    assert normalise_district("พญาไทย") is None
+    for kind, table in channel.crosswalk.items():
+        assert set(table.values()) <= set(load_config().codes(kind)), kind
+    raw = json.loads(json.dumps(load_config().raw))
+    raw["channels"]["traffy_fondue"]["crosswalk"]["categories"]["ถนน"] = "potholes"
+    with pytest.raises(ValueError, match=r"traffy_fondue: crosswalk.categories maps 'ถนน' to unknown code 'potholes'"):
+        _ = PipelineConfig(raw).channels
+
+
+# -- the real-shaped sample --------------------------------------------------------------------
+
+
+def test_every_quirk_of_a_real_export_is_read(tmp_path: Path) -> None:
+    _drop(tmp_path, "traffy_fondue_20220602.csv", SAMPLE)
+    request = _request(tmp_path)
+    [part] = traffy.plan(request)
+    assert part.startswith("traffy_fondue_20220602.csv#1-8@")
+    batch = traffy.read(request, part)
+    assert batch.rows_read == 8 and batch.file_name == "traffy_fondue_20220602.csv"
+    assert batch.checksum == hashlib.sha256(SAMPLE.encode("utf-8")).hexdigest()
+    records = {}
+    for record in batch.records:  # the re-exported ticket twice: the loader keeps the newer
+        records.setdefault(record["source_id"], []).append(record)
+    assert tuple(batch.records[0]) == CANONICAL_COLUMNS
+
+    newer, older = records["2022-AGUTWY"]
+    assert newer["received_at"] == datetime(2022, 6, 1, 15, 15, 31, 123456, tzinfo=BANGKOK)
+    assert str(newer["received_at"].tzinfo) == "Asia/Bangkok"
+    assert newer["source_updated_at"] == datetime(2022, 6, 3, 9, 30, 0, 500000, tzinfo=BANGKOK)
+    assert (newer["latitude"], newer["longitude"]) == (13.72461, 100.52931)  # "lon,lat" in the file
+    assert (newer["district_code"], newer["status"], newer["resolved_at"]) == (
+        "1004",
+        "resolved",
+        newer["source_updated_at"],
+    )
+    # {ถนน,ท่อระบายน้ำ}: drainage comes first in category_priority; the district office → the unit by the type
+    assert (newer["category_code"], newer["secondary_categories"], newer["responsible_unit"]) == (
+        "drainage",
+        "roads",
+        "public_works",
+    )
+    assert (newer["satisfaction_star"], newer["reopen_count"]) == (4, 1)
+    assert newer["description"] == 'ถนนหน้าตลาดทรุด น้ำขังทุกครั้งที่ฝนตก\n"อันตรายมาก" รถล้มไปแล้ว 2 คัน 😡🙏\nช่วยด่วนครับ'
+    assert newer["reporter_pseudonym"] is None and newer["resolution_report"] is None
+    assert (older["status"], older["resolved_at"], older["satisfaction_star"]) == ("in_progress", None, None)
+
+    [untagged] = records["2022-BXQ7KM"]  # {} type and organization; misspelled district with เขต
+    assert (untagged["category_code"], untagged["secondary_categories"]) == ("other", None)
+    assert (untagged["district_code"], untagged["responsible_unit"], untagged["status"]) == (
+        "1014",
+        "administration",
+        "received",
+    )
+    assert untagged["reopen_count"] == 0 and untagged["satisfaction_star"] is None
+
+    [forwarded] = records["2022-DKL3PQ"]  # a quoted tag with a space (matched without it), an agency first
+    assert (forwarded["category_code"], forwarded["secondary_categories"]) == ("lighting", "traffic")
+    assert (forwarded["responsible_unit"], forwarded["status"], forwarded["district_code"]) == (
+        "mea",
+        "forwarded",
+        "1026",
+    )
+    assert forwarded["received_at"].microsecond == 7
+
+    [unknown] = records["2022-EZZ9RT"]  # a misspelling nobody knows: quarantined by validation
+    assert (unknown["district_code"], unknown["responsible_unit"], unknown["latitude"]) == (None, None, None)
+
+    [misspelled] = records["2022-GHJ2UV"]  # no province: the district decides; สำนักงานเขต... is the office
+    assert (misspelled["district_code"], misspelled["responsible_unit"], misspelled["reopen_count"]) == (
+        "1013",
+        "public_works",
+        2,
+    )
+
+    outside = {r.source_id: r for r in batch.rejects}
+    assert set(outside) == {"2022-CNTB01", "2022-FPK1ST"}
+    assert outside["2022-CNTB01"].reason == "outside Bangkok: province 'นนทบุรี'"
+    assert outside["2022-FPK1ST"].raw[traffy.ROW_KEY] == 7 and outside["2022-FPK1ST"].raw["district"] == "ปากเกร็ด"
+
+
+def test_row_problems_become_rejects_with_reasons(tmp_path: Path) -> None:
+    rows = [
+        traffy_row("BAD-1", timestamp="01/06/2565 08:15"),
+        traffy_row("BAD-2", coords="13.7,100.5,7"),
+        traffy_row("BAD-3", type="{ถนน,ทางเท้า"),
+        traffy_row("BAD-4", star="ห้าดาว"),
+        traffy_row("", last_activity=""),
+        traffy_row("OK-1", star="5.0", count_reopen=""),
+    ]
+    _drop(tmp_path, "traffy_fondue_20220602.csv", traffy_csv(rows))
+    [batch] = _read_all(_request(tmp_path))
+    reasons = {r.source_id: r.reason for r in batch.rejects}
+    assert "timestamp '01/06/2565 08:15' is not a timestamp like 2022-06-01 08:15:31.123456+00" in reasons["BAD-1"]
+    assert reasons["BAD-2"] == "coords '13.7,100.5,7' is not 'lon,lat'"
+    assert reasons["BAD-3"] == "type '{ถนน,ทางเท้า' is not a set literal like {a,b}"
+    assert reasons["BAD-4"] == "star 'ห้าดาว' is not a whole number"
+    assert reasons[None] == "missing ticket_id; missing last_activity"
+    [ok] = batch.records
+    assert (ok["satisfaction_star"], ok["reopen_count"]) == (5, None)
+
+
+# -- chunks ------------------------------------------------------------------------------------
+
+
+def test_plan_chunks_due_files_by_rows_and_lists_odd_names_last(tmp_path: Path) -> None:
+    content = traffy_csv([traffy_row(f"T-{i}") for i in range(7)])
+    _drop(tmp_path, "traffy_fondue_20220601.csv", content)
+    _drop(tmp_path, "traffy_fondue_20220610.csv", content)  # not due before the interval end
+    _drop(tmp_path, ".traffy_fondue_20220601.csv.swp", b"x")
+    _drop(tmp_path, "bangkok_traffy.csv", b"x")
+    parts = traffy.plan(_request(tmp_path, chunk_rows=3))
+    spans = [p.split("#")[1].split("@")[0] for p in parts[:3]]
+    assert spans == ["1-3", "4-6", "7-7"] and parts[3] == "bangkok_traffy.csv"
+    assert all(p.startswith("traffy_fondue_20220601.csv#") for p in parts[:3])
+    header_end = len(content.split("\n", 1)[0]) + 1
+    starts_ends = [tuple(int(x) for x in p.split("@")[1].split("-")) for p in parts[:3]]
+    assert starts_ends[0][0] == header_end and starts_ends[-1][1] == len(content.encode("utf-8"))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(starts_ends))  # contiguous
+    with pytest.raises(SourceError, match=r"bangkok_traffy\.csv: file name does not match traffy_fondue_YYYYMMDD"):
+        traffy.read(_request(tmp_path), parts[3])
+
+
+def test_chunks_hold_at_most_n_rows_carry_the_whole_files_checksum_and_split_no_multiline_comment(
+    tmp_path: Path,
+) -> None:
+    rows = [traffy_row(f"T-{i:03d}", comment=f'บรรทัดแรก {i}\nบรรทัดสอง "{i}"\n🙏') for i in range(25)]
+    path = _drop(tmp_path, "traffy_fondue_20220601.csv", "\ufeff" + traffy_csv(rows))  # with a BOM
+    batches = _read_all(_request(tmp_path, chunk_rows=10))
+    assert [b.rows_read for b in batches] == [10, 10, 5]
+    assert {b.checksum for b in batches} == {hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert len({b.source_part for b in batches}) == 3
+    assert [r["source_id"] for b in batches for r in b.records] == [f"T-{i:03d}" for i in range(25)]
+    assert batches[1].records[0]["description"] == 'บรรทัดแรก 10\nบรรทัดสอง "10"\n🙏'
+
+
+def test_a_file_that_changed_since_it_was_planned_fails_its_chunk(tmp_path: Path) -> None:
+    path = _drop(tmp_path, "traffy_fondue_20220601.csv", traffy_csv([traffy_row(f"T-{i}") for i in range(6)]))
+    request = _request(tmp_path, chunk_rows=3)
+    parts = traffy.plan(request)
+    path.write_text(traffy_csv([traffy_row(f"LONGER-TICKET-ID-{i}") for i in range(6)]), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"changed since it was planned"):
+        traffy.read(request, parts[1])
+
+
+def test_unreadable_files_fail_by_name_and_place(tmp_path: Path) -> None:
+    good = traffy_csv([traffy_row("T-1"), traffy_row("T-2", comment="ยาว\nหลายบรรทัด")])
+    _drop(tmp_path, "traffy_fondue_20220601.csv", good[: good.rindex("หลาย")])  # cut inside a quoted comment
+    _drop(tmp_path, "traffy_fondue_20220602.csv", good.encode("utf-8").replace(b"T-2", b"T-\xff"))
+    _drop(tmp_path, "traffy_fondue_20220603.csv", traffy_csv([traffy_row("T-1")], header=HEADER[:-1]))
+    _drop(tmp_path, "traffy_fondue_20220604.csv", "")
+    request = _request(tmp_path)
+    parts = traffy.plan(request)
+    assert parts == [f"traffy_fondue_2022060{d}.csv" for d in (1, 2, 3, 4)]  # no chunks: read() says why
+    messages = []
+    for part in parts:
+        with pytest.raises(SourceError) as failure:
+            traffy.read(request, part)
+        messages.append(str(failure.value))
+    assert "traffy_fondue_20220601.csv row 2 (from byte" in messages[0] and "(line 4))" in messages[0]
+    assert "truncated" in messages[0]
+    assert "traffy_fondue_20220602.csv: byte" in messages[1] and "(line 4) is not UTF-8" in messages[1]
+    assert "traffy_fondue_20220603.csv line 1: missing required column(s) last_activity" in messages[2]
+    assert "traffy_fondue_20220604.csv: the file is empty" in messages[3]
+
+
+# -- through the loader, on both databases -----------------------------------------------------
+
+
+@pytest.fixture
+def engine(warehouse_url):
+    engine = make_engine(warehouse_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def rows_of(engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def test_a_re_exported_ticket_with_a_newer_state_updates_the_warehouse_and_its_history(engine, tmp_path):
+    _drop(tmp_path, "traffy_fondue_20220601.csv", traffy_csv([traffy_row("2022-AGUTWY")]))
+    resolved = traffy_row(
+        "2022-AGUTWY", state="เสร็จสิ้น", star="4", count_reopen="1", last_activity="2022-06-03 02:30:00.5+00"
+    )
+    _drop(tmp_path, "traffy_fondue_20220603.csv", traffy_csv([resolved, traffy_row("2022-BXQ7KM")]))
+    summary = ingest_channel(_request(tmp_path), engine)
+    assert [b.outcome for b in summary.batches] == ["loaded", "loaded"]
+    assert rows_of(
+        engine, "SELECT status, satisfaction_star, reopen_count FROM complaint WHERE source_id = '2022-AGUTWY'"
+    ) == [("resolved", 4, 1)]
+    history = rows_of(
+        engine,
+        "SELECT status FROM complaint_status_history WHERE source_id = '2022-AGUTWY' ORDER BY changed_at",
+    )
+    assert history == [("received",), ("in_progress",), ("resolved",)]
+    # Replaying the older export afterwards changes nothing.
+    _drop(tmp_path, "traffy_fondue_20220601_again.csv", traffy_csv([traffy_row("2022-AGUTWY"), traffy_row("X")]))
+    ingest_channel(_request(tmp_path), engine)
+    assert rows_of(engine, "SELECT status FROM complaint WHERE source_id = '2022-AGUTWY'") == [("resolved",)]
+
+
+def test_the_sample_loads_with_its_quarantine_reasons_and_the_file_is_archived(engine, tmp_path):
+    _drop(tmp_path, "traffy_fondue_20220602.csv", SAMPLE)
+    summary = ingest_channel(_request(tmp_path), engine)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (8, 4, 4)
+    reasons = dict(rows_of(engine, "SELECT source_id, reasons FROM quarantine ORDER BY source_id, reasons"))
+    assert reasons["2022-CNTB01"] == "outside Bangkok: province 'นนทบุรี'"
+    assert reasons["2022-FPK1ST"] == "outside Bangkok: province 'นนทบุรี'"
+    assert reasons["2022-EZZ9RT"] == "unknown or missing district"
+    assert reasons["2022-AGUTWY"] == "superseded by a more recent row with the same source id in the same batch"
+    assert rows_of(
+        engine,
+        "SELECT category_code, secondary_categories, responsible_unit FROM complaint WHERE source_id = '2022-AGUTWY'",
+    ) == [("drainage", "roads", "public_works")]
+    assert not (_inbox(tmp_path) / "traffy_fondue_20220602.csv").exists()
+    assert (tmp_path / "archive" / "traffy_fondue" / "traffy_fondue_20220602.csv").exists()
+
+
+def test_a_chunked_file_loads_chunk_by_chunk_is_archived_after_the_last_and_a_resend_counts_once(engine, tmp_path):
+    content = traffy_csv([traffy_row(f"T-{i:03d}") for i in range(25)])
+    _drop(tmp_path, "traffy_fondue_20220601.csv", content)
+    _drop(tmp_path, "traffy_fondue_20220601_resend.csv", content)
+    summary = ingest_channel(_request(tmp_path, chunk_rows=10), engine)
+    assert [(b.outcome, b.rows_read) for b in summary.batches] == [
+        ("loaded", 10),
+        ("loaded", 10),
+        ("loaded", 5),
+        ("duplicate_delivery", 0),
+        ("duplicate_delivery", 0),
+        ("duplicate_delivery", 0),
+    ]
+    assert "same content as traffy_fondue_20220601.csv" in summary.batches[3].message
+    assert rows_of(engine, "SELECT COUNT(*) FROM complaint") == [(25,)]
+    assert rows_of(engine, "SELECT COUNT(DISTINCT batch_id), COUNT(*) FROM ingest_batch") == [(6, 6)]
+    assert rows_of(engine, "SELECT file_name FROM ingested_file") == [("traffy_fondue_20220601.csv",)]
+    assert sorted(p.name for p in (tmp_path / "archive" / "traffy_fondue").iterdir()) == [
+        "traffy_fondue_20220601.csv",
+        "traffy_fondue_20220601_resend.csv",
+    ]
+    assert list(_inbox(tmp_path).iterdir()) == []
+
+
+def test_a_chunk_held_by_the_quarantine_threshold_keeps_the_file_in_the_inbox(engine, tmp_path):
+    rows = [traffy_row(f"T-{i:03d}") for i in range(60)]
+    for i in range(25, 30):  # 5 of the second chunk's 20 rows outside Bangkok: 25 % > 5 %
+        rows[i]["province"] = "ปทุมธานี"
+    path = _drop(tmp_path, "traffy_fondue_20220601.csv", traffy_csv(rows))
+    with pytest.raises(QualityGateError, match=r"traffy_fondue_20220601\.csv#21-40@"):
+        ingest_channel(_request(tmp_path, chunk_rows=20), engine)
+    assert rows_of(engine, "SELECT outcome FROM ingest_batch ORDER BY source_part") == [
+        ("loaded",),
+        ("rejected",),
+        ("loaded",),
+    ]
+    assert rows_of(engine, "SELECT COUNT(*) FROM complaint") == [(40,)]
+    assert path.exists(), "a file with a held chunk stays in the inbox for a re-run"
+    assert rows_of(engine, "SELECT SUM(rows_read) - SUM(rows_loaded) - SUM(rows_quarantined) FROM ingest_batch") == [
+        (0,)
+    ]
+
+
+def _big_export(path: Path, rows: int) -> int:
+    """A realistic export of ``rows`` rows, written fast; returns how many are outside Bangkok."""
+    districts = ["เขตบางรัก", "บางรัก", "พญาไทย", "เขตดินแดง", "สัมพันธ์วงศ์", "จตุจักร"]
+    types = ["{ถนน}", "{ถนน,ทางเท้า}", "{}", "{ความสะอาด}", '{"ป้าย จราจร",จราจร}', "{น้ำท่วม,ถนน}"]
+    outside = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(HEADER)
+        for i in range(rows):
+            province = "กรุงเทพมหานคร"
+            if i % 97 == 0:
+                province, outside = "นนทบุรี", outside + 1
+            second, micro = divmod(i, 7)
+            writer.writerow(
+                [
+                    f"2022-{i:07d}",
+                    types[i % len(types)],
+                    "{เขตบางรัก}" if i % 3 else "{การไฟฟ้านครหลวง,เขตบางรัก}",
+                    f'ร้องเรียนจุดที่ {i}\nรายละเอียด "{i % 13}" 🙏' if i % 5 == 0 else f"ถนนชำรุดจุดที่ {i}",
+                    f"https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/{i:032x}.jpg",
+                    "",
+                    f"100.{52000 + i % 900:05d},13.{72000 + i % 700:05d}",
+                    "ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500",
+                    "สี่พระยา",
+                    districts[i % len(districts)],
+                    province,
+                    f"2022-06-01 {second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{micro}1+00",
+                    ("รอรับเรื่อง", "กำลังดำเนินการ", "ส่งต่อ", "เสร็จสิ้น")[i % 4],
+                    str(1 + i % 5) if i % 4 == 3 else "",
+                    str(i % 3),
+                    "2022-06-02 10:00:00.5+00",
+                ]
+            )
+    return outside
+
+
+def test_conservation_over_a_100k_row_export_in_bounded_chunks(sqlite_url, tmp_path):
+    rows = 100_003
+    outside = _big_export(_inbox(tmp_path) / "traffy_fondue_20220602.csv", rows)
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    summary = ingest_channel(_request(tmp_path, chunk_rows=25_000), engine)
+    assert [b.rows_read for b in summary.batches] == [25_000, 25_000, 25_000, 25_000, 3]
+    ledger = rows_of(
+        engine, "SELECT SUM(rows_read), SUM(rows_loaded), SUM(rows_quarantined), COUNT(*) FROM ingest_batch"
+    )
+    assert ledger == [(rows, rows - outside, outside, 5)]
+    assert rows_of(engine, "SELECT COUNT(*) FROM complaint") == [(rows - outside,)]
+    assert rows_of(engine, "SELECT COUNT(*) FROM quarantine") == [(outside,)]
+    assert rows_of(engine, "SELECT MAX(rows_read) FROM ingest_batch") == [(25_000,)]
+    assert (tmp_path / "archive" / "traffy_fondue" / "traffy_fondue_20220602.csv").exists()
+    engine.dispose()
+
+
+_PEAK_RSS = """
+import resource, sys
+from datetime import datetime
+from pathlib import Path
+import dataclasses
+from complaints.adapters import ExtractRequest
+from complaints.adapters import traffy_fondue as traffy
+from complaints.config import load_config
+from complaints.thai_time import BANGKOK
+
+channel = load_config().channels["traffy_fondue"]
+channel = dataclasses.replace(channel, settings={**channel.settings, "chunk_rows": 2000})
+request = ExtractRequest(channel, datetime(2022, 6, 1, tzinfo=BANGKOK), datetime(2022, 6, 10, tzinfo=BANGKOK),
+                         "k", data_dir=Path(sys.argv[1]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+largest = rows = 0
+for part in traffy.plan(request):
+    batch = traffy.read(request, part)
+    largest, rows = max(largest, batch.rows_read), rows + batch.rows_read
+    del batch
+print(rows, largest, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_reading_holds_one_chunk_at_a_time_whatever_the_file_size(tmp_path):
+    """Peak memory of reading a 120,000-row export and a 6,000-row one in 2,000-row chunks is
+    the same (within a few MB); the big file's rows alone would take hundreds of MB."""
+    growth = {}
+    for rows in (6_000, 120_000):
+        data = tmp_path / str(rows)
+        _big_export(_inbox(data) / "traffy_fondue_20220602.csv", rows)
+        out = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS, str(data)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(PROJECT_ROOT / "plugins"), "PATH": "/usr/bin:/bin"},
+        ).stdout.split()
+        read, largest, growth[rows] = (int(x) for x in out)
+        assert (read, largest) == (rows, 2000)
+    assert growth[120_000] - growth[6_000] < 16 * 1024, growth  # ru_maxrss is in KiB
+
+
+# -- the paged JSON API ------------------------------------------------------------------------
+
+
+def _api_item(ticket: str, last_activity: str, **changes) -> dict:
+    item = {
+        "ticket_id": ticket,
+        "type": ["ถนน", "ทางเท้า"],
+        "organization": ["เขตบางรัก"],
+        "comment": 'ทางเท้าพัง\n"อันตราย" 😡',
+        "photo": "https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/x.jpg",
+        "photo_after": None,
+        "coords": [100.52931, 13.72461],
+        "address": "ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500",
+        "subdistrict": "สี่พระยา",
+        "district": "เขตบางรัก",
+        "province": "กรุงเทพมหานคร",
+        "timestamp": "2022-05-31 23:15:31.123456+00",
+        "state": "กำลังดำเนินการ",
+        "star": None,
+        "count_reopen": 0,
+        "last_activity": last_activity,
+    }
+    item.update(changes)
+    return item
+
+
+def _api_request(base_url: str, page_size: int = 3) -> ExtractRequest:
+    channel = _channel(
+        page_size=page_size, http_retries=3, http_backoff_factor=0.01, http_read_timeout=5, chunk_rows=10
+    )
+    channel = dataclasses.replace(channel, adapter="complaints.adapters.traffy_fondue_api")
+    return ExtractRequest(
+        channel=channel,
+        interval_start=bkk(2022, 6, 1),
+        interval_end=bkk(2022, 6, 2),
+        pseudonym_key=PSEUDONYM_KEY,
+        source_url=base_url,
+    )
+
+
+@pytest.fixture
+def api_data(tmp_path: Path) -> Path:
+    items = [_api_item(f"2022-API{n:03d}", f"2022-06-01 0{n}:00:00.{n}+00") for n in range(7)]  # 07:00..13:00 BKK
+    items += [
+        _api_item("2022-LATE", "2022-06-01 17:00:00+00"),  # = the interval end (00:00 Bangkok): not served
+        _api_item("2022-EARLY", "2022-05-31 16:59:59.999+00"),  # before the interval
+        _api_item(
+            "2022-STRINGS", "2022-06-01 09:30:00+00", type="{ความสะอาด}", coords="100.5,13.7", star="5", state="เสร็จสิ้น"
+        ),
+        _api_item("2022-OUTSIDE", "2022-06-01 10:00:00+00", province="สมุทรปราการ", district="บางพลี"),
+    ]
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "traffy_fondue_tickets.json").write_text(json.dumps(items, ensure_ascii=False), "utf-8")
+    return tmp_path
+
+
+def test_the_api_pages_the_same_records_with_retries_and_converts_them_like_the_export(api_data):
+    with ApiServer(api_data, flaky=True) as server:
+        request = _api_request(server.base_url)
+        adapter = load_adapter(request.channel)
+        [part] = adapter.plan(request)
+        batch = adapter.read(request, part)
+        assert (
+            server.hits[
+                "/traffy/v1/tickets?last_activity_end=2022-06-01T17%3A00%3A00Z"
+                "&last_activity_start=2022-05-31T17%3A00%3A00Z&limit=3&offset=0"
+            ]
+            == 2
+        )  # a 503, a retry
+    records = {r["source_id"]: r for r in batch.records}
+    assert sorted(records) == [*(f"2022-API{n:03d}" for n in range(7)), "2022-STRINGS"]
+    first = records["2022-API000"]
+    assert (first["category_code"], first["secondary_categories"], first["responsible_unit"]) == (
+        "roads",
+        "footpath",
+        "public_works",
+    )
+    assert (first["latitude"], first["longitude"], first["reopen_count"]) == (13.72461, 100.52931, 0)
+    assert first["source_updated_at"] == datetime(2022, 6, 1, 7, 0, tzinfo=BANGKOK)
+    strings = records["2022-STRINGS"]
+    assert (strings["category_code"], strings["status"], strings["satisfaction_star"]) == ("waste", "resolved", 5)
+    assert [(r.source_id, r.reason) for r in batch.rejects] == [
+        ("2022-OUTSIDE", "outside Bangkok: province 'สมุทรปราการ'")
+    ]
+
+
+def test_an_api_page_that_keeps_failing_names_the_page(api_data):
+    with ApiServer(api_data, flaky=False, faults={("traffy", 2): "error"}) as server:
+        request = _api_request(server.base_url)
+        with pytest.raises(SourceError, match=r"Traffy Fondue page 2 \(.*offset=3.*\): still HTTP 500"):
+            load_adapter(request.channel).read(request, load_adapter(request.channel).plan(request)[0])
+
+
+def test_the_api_path_loads_through_the_same_ingest(api_data, sqlite_url):
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    with ApiServer(api_data, flaky=True) as server:
+        summary = ingest_channel(_api_request(server.base_url, page_size=4), engine)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (9, 8, 1)
+    assert rows_of(engine, "SELECT COUNT(*) FROM complaint WHERE channel = 'traffy_fondue'") == [(8,)]
+    engine.dispose()
