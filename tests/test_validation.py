@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from complaints.canonical import CanonicalComplaint
-from complaints.validation import build_suite, split_duplicates, validate_records
+from complaints.validation import build_suite, split_duplicates, validate_records, validation_frame
 from conftest import bkk
 
 
@@ -92,3 +92,17 @@ def test_duplicate_ids_keep_the_latest_row_and_quarantine_the_rest():
         "duplicate delivery of an identical row in the same batch",
         "superseded by a more recent row with the same source id in the same batch",
     ]
+
+
+def test_great_expectations_never_sees_free_text_or_the_pseudonym():
+    rows = [
+        record("plain"),
+        record("garbled", description="à¸‚à¸¢à¸° โทร 081-234-5678"),
+        record("empty", description=None, resolution_report=None),
+    ]
+    frame = validation_frame(rows)
+    assert not {"description", "resolution_report", "reporter_pseudonym"} & set(frame.columns)
+    assert frame["description_is_mojibake"].tolist() == [False, True, False]
+    assert frame["resolution_report_is_mojibake"].tolist() == [False, False, False]
+    assert frame["row"].tolist() == [0, 1, 2]
+    assert "081-234-5678" not in frame.to_csv()

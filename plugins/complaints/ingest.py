@@ -40,6 +40,8 @@ class BatchReport:
     rows_quarantined: int
     outcome: str
     message: str | None = None
+    # The batch's validation page in the Data Docs site (None when nothing was validated)
+    data_docs_path: str | None = None
 
 
 @dataclass
@@ -97,9 +99,14 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
         checksum=batch.checksum,
     )
 
+    # The file a batch was read from: the part itself, or the file of a chunk (a big file is read
+    # as several batches that all carry the whole file's checksum). Content already ingested
+    # under another file name is a duplicate delivery; the same file again (a re-run, the next
+    # chunk) is loaded, idempotently.
+    file_name = batch.file_name or batch.source_part
     if batch.checksum:
         earlier = find_ingested_file(engine, channel, batch.checksum)
-        if earlier and earlier["batch_id"] != batch_id:
+        if earlier and earlier["file_name"] != file_name:
             message = f"same content as {earlier['file_name']} (batch {earlier['batch_id']}), not counted again"
             ledger = BatchLedger(
                 **ledger_base,
@@ -114,7 +121,10 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             return BatchReport(batch_id, batch.source_part, 0, 0, 0, "duplicate_delivery", message)
 
     kept, duplicates = split_duplicates(batch.records)
-    validation = validate_records(channel, kept)
+    validation = validate_records(
+        channel, kept, batch_id=batch_id, source_part=batch.source_part, data_dir=request.data_dir
+    )
+    docs_page = str(validation.data_docs_path) if validation.data_docs_path else None
     quarantined: list[tuple[str | None, list[str], dict[str, Any]]] = [
         (r.source_id, [r.reason], r.raw) for r in batch.rejects
     ]
@@ -141,7 +151,9 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             message=message,
         )
         write_batch(engine, ledger, [], [], quarantined + held)
-        return BatchReport(batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message)
+        return BatchReport(
+            batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message, docs_page
+        )
 
     loaded_ids = {rec["source_id"] for rec in validation.valid}
     explicit_ids = {e.source_id for e in batch.status_events}
@@ -163,12 +175,22 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
         outcome=outcome,
         message=message,
     )
-    write_batch(
-        engine, ledger, validation.valid, events, quarantined, file_name=batch.source_part if batch.checksum else None
-    )
+    write_batch(engine, ledger, validation.valid, events, quarantined, file_name=file_name if batch.checksum else None)
     return BatchReport(
-        batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined, outcome, message
+        batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined, outcome, message, docs_page
     )
+
+
+def _build_data_docs(request: ExtractRequest) -> None:
+    """The Data Docs index, once per run (each batch's page was written when it was validated)."""
+    from complaints.data_docs import build_data_docs
+
+    try:
+        index = build_data_docs([request.channel.code], request.data_dir)
+    except Exception:  # diagnostics only: never fails a load
+        log.exception("Data Docs: could not build the index for channel %s", request.channel.code)
+    else:
+        log.info("Data Docs: %s", index)
 
 
 def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
@@ -183,17 +205,21 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
         interval_start=request.interval_start.isoformat(),
         interval_end=request.interval_end.isoformat(),
     )
-    for part in adapter.plan(request):
-        try:
-            batch = adapter.read(request, part)
-        except SourceError as exc:
-            log.error("%s: %s", request.channel.code, exc)
-            summary.unreadable_parts.append(str(exc))
-            continue
-        report = process_batch(request, batch, engine)
-        summary.batches.append(report)
-        if report.outcome != "rejected":
-            adapter.after_load(request, part, batch)
+    try:
+        for part in adapter.plan(request):
+            try:
+                batch = adapter.read(request, part)
+            except SourceError as exc:
+                log.error("%s: %s", request.channel.code, exc)
+                summary.unreadable_parts.append(str(exc))
+                continue
+            report = process_batch(request, batch, engine)
+            summary.batches.append(report)
+            if report.outcome != "rejected":
+                adapter.after_load(request, part, batch)
+    finally:
+        if any(b.data_docs_path for b in summary.batches):
+            _build_data_docs(request)
     problems = []
     if summary.unreadable_parts:
         problems.append(

@@ -3,7 +3,19 @@
 The suite is built from ``include/config/pipeline.yaml`` (the same lists the warehouse
 dimensions are seeded from), so a status or district added there is accepted everywhere
 at once. Each expectation carries a ``reason`` in its meta: that text is what a data
-engineer reads in the quarantine table.
+engineer reads in the quarantine table (and, as the expectation's notes, in Data Docs).
+
+What Great Expectations sees is :func:`validation_frame`, not the canonical records: the
+free-text columns and the reporter pseudonym are left out, and the mojibake rule runs on a
+derived boolean column. A validation result (and so the Data Docs built from it, see
+:mod:`complaints.data_docs`) lists the *values* that failed an expectation; with the raw
+description in the frame, a mojibake description -- which may hold a caller's phone number
+or name -- would be copied verbatim into the result store and the HTML. A result format that
+hides unexpected values was not enough: it applies to the whole run and would also hide the
+district codes and dates an engineer needs, and any expectation added later on a text column
+would leak again. With the text columns absent from the frame, such an expectation fails
+loudly ("column not found") instead. Rows are identified in results by ``source_id`` (a
+ticket / event id, not personal data) and ``row`` (the position in the validated batch).
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from complaints.canonical import CANONICAL_COLUMNS, TIMESTAMP_COLUMNS, CanonicalComplaint
@@ -30,12 +43,23 @@ MOJIBAKE_PATTERN = r"(?:à¸|à¹|Ã[\u0080-\u00ff]|\ufffd)"
 FUTURE_TOLERANCE = timedelta(hours=1)
 
 
+# Text columns Great Expectations never sees: they may hold personal data (see the module doc).
+FREE_TEXT_COLUMNS = ("description", "resolution_report")
+# Derived from FREE_TEXT_COLUMNS: True when the text looks like mojibake.
+MOJIBAKE_FLAG = "{}_is_mojibake"
+# Columns that identify a failing row in a validation result (neither is personal data).
+ROW_ID_COLUMNS = ("source_id", "row")
+
+
 @dataclass
 class ValidationOutcome:
     valid: list[CanonicalComplaint] = field(default_factory=list)
     # (record, reasons) for rows that failed at least one expectation
     failed: list[tuple[CanonicalComplaint, list[str]]] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)
+    # The Data Docs page of this validation (a file under <data dir>/data-docs/), when recorded
+    data_docs_path: Path | None = None
+    data_docs_url: str | None = None
 
 
 def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
@@ -123,14 +147,24 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
             "longitude outside Bangkok (swapped coordinates?)",
         ),
         (
-            "ExpectColumnValuesToNotMatchRegex",
-            {"column": "description", "regex": MOJIBAKE_PATTERN},
+            "ExpectColumnValuesToBeInSet",
+            {"column": MOJIBAKE_FLAG.format("description"), "value_set": [False]},
             "description is mojibake (wrong text encoding)",
         ),
         (
-            "ExpectColumnValuesToNotMatchRegex",
-            {"column": "resolution_report", "regex": MOJIBAKE_PATTERN},
+            "ExpectColumnValuesToBeInSet",
+            {"column": MOJIBAKE_FLAG.format("resolution_report"), "value_set": [False]},
             "resolution report is mojibake (wrong text encoding)",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "satisfaction_star", "min_value": 1, "max_value": 5},
+            "satisfaction star not between 1 and 5",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "reopen_count", "min_value": 0},
+            "negative reopen count",
         ),
     ]
     return rules
@@ -143,7 +177,7 @@ def build_suite(channel: str, now: datetime | None = None) -> gx.ExpectationSuit
     suite = gx.ExpectationSuite(name=f"complaints_{channel}")
     for class_name, kwargs, reason in _expectations(now or datetime.now(UTC)):
         expectation_class = getattr(gx.expectations, class_name)
-        suite.add_expectation(expectation_class(**kwargs, meta={"reason": reason}))
+        suite.add_expectation(expectation_class(**kwargs, meta={"reason": reason}, notes=reason))
     return suite
 
 
@@ -177,14 +211,48 @@ def records_frame(records: list[CanonicalComplaint]) -> pd.DataFrame:
     return frame
 
 
-def validate_records(channel: str, records: list[CanonicalComplaint], now: datetime | None = None) -> ValidationOutcome:
-    """Run the channel's suite over ``records``; every record ends in exactly one of valid/failed."""
+def validation_frame(records: list[CanonicalComplaint]) -> pd.DataFrame:
+    """The frame Great Expectations validates: no free text, no pseudonym (see the module doc).
+
+    ``row`` is the record's position in ``records``; ``<text column>_is_mojibake`` replaces each
+    free-text column (False for an empty text, as the regex rule ignored nulls).
+    """
+    frame = records_frame(records)
+    for column in FREE_TEXT_COLUMNS:
+        text = frame[column].astype("string")
+        frame[MOJIBAKE_FLAG.format(column)] = text.str.contains(MOJIBAKE_PATTERN, regex=True).fillna(False).astype(bool)
+    frame = frame.drop(columns=[*FREE_TEXT_COLUMNS, "reporter_pseudonym"])
+    frame["row"] = range(len(frame))
+    return frame
+
+
+def validate_records(
+    channel: str,
+    records: list[CanonicalComplaint],
+    now: datetime | None = None,
+    *,
+    batch_id: str | None = None,
+    source_part: str | None = None,
+    data_dir: Path | None = None,
+) -> ValidationOutcome:
+    """Run the channel's suite over ``records``; every record ends in exactly one of valid/failed.
+
+    With a ``batch_id`` (the ingest ledger's, see ``complaints.ingest.batch_id_for``) the result
+    is also stored and rendered as a Data Docs page under ``<data_dir>/data-docs/`` (``data_dir``
+    defaults to ``complaints.paths.data_dir()``), named by ``source_part`` (file name or interval)
+    and replacing the page of an earlier validation of the same batch; the outcome then carries the
+    page's path and URL. The site index is built separately, once per ingest run
+    (:func:`complaints.data_docs.build_data_docs`). A failure to write Data Docs is logged and
+    never fails the validation.
+    """
     if not records:
         return ValidationOutcome()
-    frame = records_frame(records)
+    frame = validation_frame(records)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     suite = _suite_of_the_hour(channel, (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0))
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    # COMPLETE: every failing row, named by ROW_ID_COLUMNS (a fresh dict: GX may modify it)
+    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": list(ROW_ID_COLUMNS)}
+    result = batch.validate(suite, result_format=result_format)
     reasons: dict[int, list[str]] = {}
     for item in result.results:
         if item.exception_info.get("raised_exception"):
@@ -196,8 +264,24 @@ def validate_records(channel: str, records: list[CanonicalComplaint], now: datet
             continue
         reason = item.expectation_config.meta["reason"]
         for index in item.result.get("unexpected_index_list") or []:
-            reasons.setdefault(int(index), []).append(reason)
+            reasons.setdefault(int(index["row"]), []).append(reason)
     outcome = ValidationOutcome(statistics=dict(result.statistics))
+    if batch_id is not None:
+        from complaints import data_docs
+
+        try:
+            page = data_docs.record_validation(
+                result,
+                channel=channel,
+                batch_id=batch_id,
+                source_part=source_part or batch_id,
+                data_dir=data_dir,
+                rows=len(records),
+            )
+        except Exception:
+            log.exception("Data Docs: could not record the validation of %s batch %s", channel, batch_id)
+        else:
+            outcome.data_docs_path, outcome.data_docs_url = page.path, page.url
     for position, record in enumerate(records):
         if position in reasons:
             outcome.failed.append((record, reasons[position]))
