@@ -178,3 +178,23 @@ def test_the_total_is_the_sum_of_parts_already_rounded_to_two_decimals():
     ]
     assert score(rubric, parts).total == D("98.13")
     assert score(rubric, parts[:1]).met is False
+
+
+def test_a_matter_its_source_counts_as_reopened_fails_part_2_unless_the_rubric_says_otherwise(wh):
+    fixed = ("resolved", bkk(2019, 3, 5, 10))
+    reopened_by_count, _ = counted = matter("traffy-reopened", bkk(2019, 3, 4, 9), fixed, channel="traffy_fondue")
+    reopened_by_count["reopen_count"] = 2
+    never, _ = not_counted = matter("traffy-fixed", bkk(2019, 3, 4, 9), fixed, channel="traffy_fondue")
+    never["reopen_count"] = 0
+    no_count = matter("traffy-no-count", bkk(2019, 3, 4, 9), fixed, channel="traffy_fondue")  # NULL: no count
+    load(wh, counted, not_counted, no_count, channel="traffy_fondue")
+    traffy = rubric_for("traffy_fondue")
+    strict = compute_indicator(wh, date(2019, 3, 31), traffy)
+    assert (strict.totals.received, strict.totals.resolved) == (3, 3)
+    assert part2(strict).basis_pct == D("66.67")
+    assert "ระบบต้นทางบันทึกว่าเคยเปิดเรื่องใหม่ 1 เรื่อง" in part2(strict).explanation
+    lenient = compute_indicator(wh, date(2019, 3, 31), rubric_for("traffy_fondue", reopen_count_fails=False))
+    assert part2(lenient).basis_pct == D("100.00")
+    assert "ระบบต้นทางบันทึก" not in part2(lenient).explanation
+    # The MIS rubric of FY 2562 is not affected: MIS has no reopen counts.
+    assert "ระบบต้นทางบันทึก" not in part2(compute_indicator(wh, date(2019, 3, 31))).explanation

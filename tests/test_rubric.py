@@ -43,6 +43,7 @@ def test_the_fy2562_rubric_holds_the_published_shape():
     assert rubric.response.within_business_days == 1
     assert rubric.response.mapping.method == rubric.quality.mapping.method == "linear"
     assert rubric.quality.reopened_fails is True
+    assert rubric.quality.reopen_count_fails is True
     assert {"เรียบร้อย", "ดำเนินการแล้ว"} <= set(rubric.quality.boilerplate_reports)
 
 

@@ -2,7 +2,9 @@
 
 Layout
 ------
-``<root>/ปีงบประมาณ-2562/ไตรมาส-4/<unit>/<file>``
+``<root>/ปีงบประมาณ-2562/ไตรมาส-4/<unit>/<file>`` (:func:`publish_reports`), and for the daily
+overdue digest ``<root>/รายการเรื่องใกล้ครบกำหนด/<district>/<unit>/<file>`` (:func:`digest_folder`
+with :func:`publish_files`, which does the publishing for both).
 
 Thai folder names, not an ASCII ``fy2562/q4`` code scheme, because the people who open
 these folders are district staff browsing the drive in Windows Explorer: they think in
@@ -91,6 +93,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_FOLDER = "ปีงบประมาณ-{year}"
 QUARTER_FOLDER = "ไตรมาส-{quarter}"
+DIGEST_FOLDER = "รายการเรื่องใกล้ครบกำหนด"  # the daily overdue digest ("matters nearing their deadline")
 PREVIOUS_FOLDER = "_previous"
 PARTIAL_MARK = ".partial-"
 # A temporary file left by a crashed run is removed by the next successful publication
@@ -151,6 +154,11 @@ def publication_folder(fiscal_year_be: int, quarter: int, unit: str) -> PurePosi
         QUARTER_FOLDER.format(quarter=q),
         safe_component(unit, "unit"),
     )
+
+
+def digest_folder(district: str, unit: str) -> PurePosixPath:
+    """``รายการเรื่องใกล้ครบกำหนด/<district>/<unit>``, relative to a target's root (the daily overdue digest)."""
+    return PurePosixPath(DIGEST_FOLDER, safe_component(district, "district"), safe_component(unit, "unit"))
 
 
 # --------------------------------------------------------------------------- targets
@@ -391,7 +399,17 @@ def publish_reports(
     Explorer) for a :class:`SambaTarget`, in the order of ``files``.
     Raises :class:`PublishError` if the destination cannot be written, ``ValueError`` for bad arguments.
     """
-    folder = publication_folder(fiscal_year_be, quarter, unit).as_posix()
+    return publish_files(files, target, publication_folder(fiscal_year_be, quarter, unit))
+
+
+def publish_files(files: Sequence[Path | str], target: PublishTarget, folder: PurePosixPath | str) -> list[str]:
+    """Publish ``files`` into ``folder`` (relative to the target's root, ``/``-separated) and return where they are.
+
+    The atomic upload-then-rename, the ``_previous/<timestamp>`` versions, the roll-back and the
+    errors are those described in the module docstring; every folder component must be a name
+    :func:`safe_component` accepts. :func:`publish_reports` and the overdue digest both use this.
+    """
+    folder = _relative_folder(folder)
     sources = [Path(f) for f in files]
     if not sources:
         raise ValueError("no files to publish")
@@ -435,6 +453,16 @@ def publish_reports(
         raise PublishError(describe, current, step, exc) from exc
     log.info("published %d file(s) to %s: %s", len(published), describe, ", ".join(published))
     return published
+
+
+def _relative_folder(folder: PurePosixPath | str) -> str:
+    parts = PurePosixPath(folder).parts
+    if not parts:
+        raise ValueError("no folder to publish into")
+    names = [safe_component(part, "folder") for part in parts]
+    if hidden := [n for n in names if n.startswith(".") or n == PREVIOUS_FOLDER]:
+        raise ValueError(f"folder name {hidden[0]!r} is reserved for the publisher's own use")
+    return "/".join(names)
 
 
 def _swap_in(store: Store, folder: str, item: _Staged, archive: list[str]) -> None:

@@ -84,6 +84,9 @@ class QualityPart:
     min_report_chars: int = 10
     boilerplate_reports: tuple[str, ...] = ()
     reopened_fails: bool = True
+    # A matter whose source counts a reopening (complaint.reopen_count > 0, e.g. Traffy Fondue's
+    # count_reopen) fails too; sources without a count (NULL) are not affected.
+    reopen_count_fails: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ class Rubric:
     response: ResponsePart
     quality: QualityPart
     reopen_statuses: tuple[str, ...] = ("reopened",)
+    # Business days after the received date by which a matter should be resolved. Not scored
+    # (Part 2 judges the state at the cut-off); the daily overdue digest warns against it.
+    resolution_within_business_days: int = 15
     source: str | None = field(default=None, compare=False)
 
     @property
@@ -202,7 +208,16 @@ def parse_rubric(raw: dict[str, Any], source: str = "<rubric>") -> Rubric:
         min_report_chars=int(quality_raw.get("min_report_chars", 10)),
         boilerplate_reports=tuple(str(b) for b in quality_raw.get("boilerplate_reports") or []),
         reopened_fails=bool(quality_raw.get("reopened_fails", True)),
+        reopen_count_fails=bool(quality_raw.get("reopen_count_fails", True)),
     )
+    resolution_within = raw.get("resolution_within_business_days", 15)
+    if isinstance(resolution_within, bool) or not isinstance(resolution_within, int):
+        raise RubricError(f"{source}: resolution_within_business_days {resolution_within!r} is not a whole number")
+    if resolution_within < max(within, 1):
+        raise RubricError(
+            f"{source}: resolution_within_business_days ({resolution_within}) must be at least 1 and not "
+            f"shorter than parts.response.within_business_days ({within})"
+        )
     rubric = Rubric(
         version=version,
         fiscal_year=fiscal_year,
@@ -211,6 +226,7 @@ def parse_rubric(raw: dict[str, Any], source: str = "<rubric>") -> Rubric:
         response=response,
         quality=quality,
         reopen_statuses=_codes(raw.get("reopen_statuses", ["reopened"]), statuses, "reopen_statuses", source),
+        resolution_within_business_days=resolution_within,
         source=source,
     )
     if rubric.max_points != HUNDRED:
