@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo test lint format lock clean system-deps
+.PHONY: venv demo airflow test lint format lock clean system-deps
 SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0 chromium
 
 $(STAMP): requirements.txt constraints.txt
@@ -22,6 +22,11 @@ venv: $(STAMP)
 
 demo: venv
 	$(PY) -m complaints.demo.run
+
+# Airflow with its UI on the embedded default (http://127.0.0.1:8080, user admin; see README).
+AIRFLOW_PORT ?= 8080
+airflow: venv
+	$(PY) -m complaints.demo.airflow_local --port $(AIRFLOW_PORT)
 
 test: venv
 	$(PY) -m pytest

@@ -10,9 +10,6 @@ wider window, so a year takes minutes instead of 1,460 runs.
 from __future__ import annotations
 
 import csv
-import json
-import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -20,50 +17,13 @@ import time
 from datetime import date
 from pathlib import Path
 
+from complaints.demo.environment import AIRFLOW_HOME, API_TOKEN, airflow_env, demo_pseudonym_key
 from complaints.paths import PROJECT_ROOT, data_dir
 
 DEMO_START = "2018-10-01"
 DEMO_END = "2019-11-01"  # status updates of the fiscal year keep arriving in October
 # The cut-off dates of the published 2562 reports (see shared docs/indicator.md).
 DEMO_CUTOFFS = ("2019-03-31", "2019-06-24", "2019-08-30")
-API_TOKEN = "demo-token"
-
-
-def airflow_env(data: Path, api_base_url: str, pseudonym_key: str) -> dict[str, str]:
-    """Environment for Airflow on the embedded default, with the project's connections."""
-    env = dict(os.environ)
-    env.update(
-        AIRFLOW_HOME=str(PROJECT_ROOT / ".airflow"),
-        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DEFAULT_TIMEZONE="Asia/Bangkok",
-        PYTHONPATH=str(PROJECT_ROOT / "plugins"),
-        COMPLAINTS_DATA_DIR=str(data),
-        GX_ANALYTICS_ENABLED="False",
-        AIRFLOW_CONN_COMPLAINTS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(data / "warehouse.sqlite")}),
-        AIRFLOW_CONN_COMPLAINTS_MIS_DB=json.dumps(
-            {"conn_type": "sqlite", "host": str(data / "sources" / "mis.sqlite")}
-        ),
-        AIRFLOW_CONN_COMPLAINTS_LINE_API=json.dumps(
-            {"conn_type": "http", "password": API_TOKEN, "extra": {"base_url": api_base_url}}
-        ),
-        AIRFLOW_CONN_COMPLAINTS_FACEBOOK_API=json.dumps(
-            {"conn_type": "http", "password": API_TOKEN, "extra": {"base_url": api_base_url}}
-        ),
-        AIRFLOW_CONN_COMPLAINTS_PSEUDONYM_KEY=json.dumps({"conn_type": "generic", "password": pseudonym_key}),
-    )
-    return env
-
-
-def demo_pseudonym_key(data: Path) -> str:
-    """A per-installation key kept outside the repository (data/ is git-ignored)."""
-    key_file = data / ".pseudonym_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
 
 
 def reset_demo_state(data: Path) -> None:
@@ -71,7 +31,7 @@ def reset_demo_state(data: Path) -> None:
         shutil.rmtree(data / sub, ignore_errors=True)
     for name in ("warehouse.sqlite", "warehouse.sqlite-wal", "warehouse.sqlite-shm"):
         (data / name).unlink(missing_ok=True)
-    airflow_db = PROJECT_ROOT / ".airflow" / "airflow.db"
+    airflow_db = AIRFLOW_HOME / "airflow.db"
     airflow_db.unlink(missing_ok=True)
 
 
@@ -146,7 +106,7 @@ def main() -> None:
         print(f"2/5 LINE and Facebook APIs served at {server.base_url} (with transient 503s)")
         env = airflow_env(data, server.base_url, demo_pseudonym_key(data))
         print(
-            f"3/4 Airflow metadata database in {env['AIRFLOW_HOME']}; running the daily DAGs "
+            f"3/5 Airflow metadata database in {env['AIRFLOW_HOME']}; running the daily DAGs "
             f"{DEMO_START} .. {DEMO_END} month by month (log: {log_file})"
         )
         run_logged([sys.executable, "-m", "airflow", "db", "migrate"], env, log_file)
