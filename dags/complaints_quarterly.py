@@ -10,6 +10,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
 
+from complaints.alerts import ComplaintsAlertNotifier
 from complaints.config import WAREHOUSE_ASSET_URI, load_config
 from complaints.fiscal_timetable import FiscalQuarterTimetable
 
@@ -37,7 +38,8 @@ run takes any cut-off date in the `cutoff` param (the 2562 reports were cut off 
 **On failure**: compute errors usually mean a missing rubric for the fiscal year (add
 `include/config/rubric/fy<year>.yaml`) or an unreachable warehouse. Publish errors name
 the target and the file; the previously published report stays intact. Clearing a task
-re-runs it safely.
+re-runs it safely. A task that fails for good sends an alert (e-mail and/or JSON webhook,
+`alerts:` in pipeline.yaml) naming the task, the interval and the error, with a link to the run.
 """
 
 
@@ -78,6 +80,7 @@ with DAG(
         "owner": "data-engineering",
         "retries": 2,
         "retry_delay": timedelta(minutes=10),
+        "on_failure_callback": ComplaintsAlertNotifier(),
     },
     tags=["complaints", "quarterly", "indicator"],
     params={

@@ -25,6 +25,8 @@ os.environ.update(
     AIRFLOW__CORE__LOAD_EXAMPLES="False",
     AIRFLOW__CORE__UNIT_TEST_MODE="False",
     GX_ANALYTICS_ENABLED="False",
+    # Nothing a test does by default lands in the project's own data/ folder.
+    COMPLAINTS_DATA_DIR=str(_AIRFLOW_HOME / "data"),
 )
 
 PG_ADMIN_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")

@@ -72,3 +72,52 @@ def test_dag_file_imports_no_heavy_library_at_parse_time(dag_file):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     assert measured["heavy"] == [], f"{dag_file.name} imports {measured['heavy']} at parse time"
+
+
+def _alerting_dags(dagbag) -> dict[str, str | None]:
+    """dag_id -> the channel its alerts name (None for the DAGs that span every channel): every DAG."""
+    dags = {f"complaints_daily_{code}": code for code in load_config().channels}
+    dags.update({dag_id: None for dag_id in dagbag.dag_ids if dag_id not in dags})
+    return dags
+
+
+def test_every_task_of_every_dag_alerts_when_it_fails(dagbag):
+    from complaints.alerts import ComplaintsAlertNotifier
+
+    for dag_id, channel in _alerting_dags(dagbag).items():
+        for task in dagbag.dags[dag_id].tasks:
+            notifiers = [cb for cb in task.on_failure_callback or [] if isinstance(cb, ComplaintsAlertNotifier)]
+            assert len(notifiers) == 1, f"{dag_id}.{task.task_id} has no failure alert"
+            assert notifiers[0].channel == channel
+
+
+def test_daily_dags_check_freshness_after_the_load_without_hiding_a_failed_load(dagbag):
+    for code in load_config().channels:
+        dag = dagbag.dags[f"complaints_daily_{code}"]
+        freshness = dag.task_dict["check_channel_freshness"]
+        assert freshness.upstream_task_ids == {"ingest_interval"}
+        # all_success: a failed load leaves the run failed (a leaf that ran anyway would mark it success)
+        assert freshness.trigger_rule == "all_success"
+        assert dag.leaves == [freshness]
+
+
+def test_daily_dags_carry_a_deadline_alert_at_the_configured_time_that_serialises(dagbag):
+    from datetime import time, timedelta
+
+    from airflow.sdk import AsyncCallback, DeadlineReference
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    deadline = time.fromisoformat(load_config().raw["alerts"]["daily_deadline"])
+    expected = timedelta(days=1, hours=deadline.hour, minutes=deadline.minute)
+    for code in load_config().channels:
+        dag = dagbag.dags[f"complaints_daily_{code}"]
+        (alert,) = dag.deadline
+        assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+        assert alert.interval == expected
+        assert isinstance(alert.callback, AsyncCallback)
+        assert alert.callback.path == "complaints.alerts.DeadlineMissedNotifier"
+        assert alert.callback.kwargs["channel"] == code
+        (serialised,) = DagSerialization.serialize_dag(dag)["deadline"]
+        assert serialised["reference"] == {"reference_type": "DagRunLogicalDateDeadline"}
+        assert serialised["interval"]["__data__"] == expected.total_seconds()
+        assert serialised["callback"]["__data__"]["path"] == "complaints.alerts.DeadlineMissedNotifier"

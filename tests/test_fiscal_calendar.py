@@ -84,3 +84,12 @@ def test_timetable_survives_serialisation():
     timetable = FiscalQuarterTimetable(delay_days=3)
     again = FiscalQuarterTimetable.deserialize(timetable.serialize())
     assert again.delay_days == 3 and again.timezone_name == BKK
+
+
+def test_a_scheduled_quarterly_run_is_cut_off_on_the_last_day_of_the_quarter():
+    from complaints.airflow_tasks import quarterly_cutoff
+
+    runs = scheduled_runs(FiscalQuarterTimetable(), pendulum.datetime(2018, 10, 1, tz=BKK), 4)
+    cutoffs = [quarterly_cutoff({"params": {}, "data_interval_end": r.data_interval.end}) for r in runs]
+    assert cutoffs == [date(2018, 12, 31), date(2019, 3, 31), date(2019, 6, 30), date(2019, 9, 30)]
+    assert quarterly_cutoff({"params": {"cutoff": "2019-06-24"}, "data_interval_end": None}) == date(2019, 6, 24)

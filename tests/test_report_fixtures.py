@@ -82,8 +82,10 @@ def sample_result(**overrides) -> IndicatorResult:
     c_received = split(RECEIVED, [9, 6, 7, 10, 4, 5, 3, 3, 4, 3, 2, 2, 2, 2])
     c_open = split(IN_PROGRESS, [3, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
     units = cfg.units
-    u_received = split(RECEIVED, [30, 20, 14, 10, 8, 3])
-    u_open = split(IN_PROGRESS, [12, 6, 5, 4, 3, 2])
+    # The district office's own sections receive the matters; outside agencies none here.
+    idle = [0] * (len(units) - 6)
+    u_received = split(RECEIVED, [30, 20, 14, 10, 8, 3, *idle])
+    u_open = split(IN_PROGRESS, [12, 6, 5, 4, 3, 2, *idle])
 
     channels = cfg.channels
     by_channel = [

@@ -125,7 +125,8 @@ def quarterly_cutoff(context: dict[str, Any]) -> date:
     params = context.get("params") or {}
     if params.get("cutoff"):
         return date.fromisoformat(str(params["cutoff"]))
-    return (context["data_interval_end"].astimezone(BANGKOK) - timedelta(days=1)).date()
+    # Take the calendar date first: pendulum's arithmetic on zoned datetimes is not plain date arithmetic.
+    return context["data_interval_end"].astimezone(BANGKOK).date() - timedelta(days=1)
 
 
 def daily_loads_cover_cutoff(context: dict[str, Any]) -> bool:
