@@ -19,21 +19,8 @@ WITH window_matters AS (
       FROM complaint k
      WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
 ),
-ranked AS (
-    SELECT h.channel, h.source_id, s.is_resolved,
-           ROW_NUMBER() OVER (
-               PARTITION BY h.channel, h.source_id
-               ORDER BY h.changed_at DESC,
-                        CASE WHEN h.status IN :reopen_statuses THEN 2
-                             WHEN s.is_resolved = TRUE THEN 1
-                             ELSE 0 END DESC,
-                        h.status
-           ) AS rn
-      FROM complaint_status_history h
-      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
-      JOIN dim_status s ON s.status_code = h.status
-     WHERE h.changed_at < :asof_before
-),
+matters_in_scope AS (SELECT channel, source_id FROM window_matters),
+-- @include fragments/status_as_of_cutoff.sql
 reopened AS (
     SELECT DISTINCT h.channel, h.source_id
       FROM complaint_status_history h

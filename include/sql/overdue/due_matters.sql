@@ -26,21 +26,8 @@ WITH candidates AS (
       FROM complaint k
      WHERE k.received_date <= :as_of
 ),
-ranked AS (
-    SELECT h.channel, h.source_id, h.status, s.is_resolved,
-           ROW_NUMBER() OVER (
-               PARTITION BY h.channel, h.source_id
-               ORDER BY h.changed_at DESC,
-                        CASE WHEN h.status IN :reopen_statuses THEN 2
-                             WHEN s.is_resolved = TRUE THEN 1
-                             ELSE 0 END DESC,
-                        h.status
-           ) AS rn
-      FROM complaint_status_history h
-      JOIN candidates c ON c.channel = h.channel AND c.source_id = h.source_id
-      JOIN dim_status s ON s.status_code = h.status
-     WHERE h.changed_at < :asof_before
-),
+matters_in_scope AS (SELECT channel, source_id FROM candidates),
+-- @include fragments/status_as_of_cutoff.sql
 open_matters AS (
     SELECT c.channel, c.source_id, c.received_date, c.district_code, c.category_code, c.responsible_unit,
            c.latitude, c.longitude, c.acknowledged_at,

@@ -1,0 +1,21 @@
+-- The status of every matter of `matters_in_scope` as of the cut-off: its latest
+-- complaint_status_history row with changed_at < <asof_before> (the first instant after the
+-- cut-off day, naive UTC) is the one with rn = 1. Ties at one instant: a status in
+-- <reopen_statuses> wins, then a resolved status, then the lowest status code; so "received
+-- and closed in the same second" is resolved and "closed and reopened in the same second" is
+-- not. The one definition of "as of the cut-off", included by every query that needs it.
+ranked AS (
+    SELECT h.channel, h.source_id, h.status, s.is_resolved,
+           ROW_NUMBER() OVER (
+               PARTITION BY h.channel, h.source_id
+               ORDER BY h.changed_at DESC,
+                        CASE WHEN h.status IN :reopen_statuses THEN 2
+                             WHEN s.is_resolved = TRUE THEN 1
+                             ELSE 0 END DESC,
+                        h.status
+           ) AS rn
+      FROM complaint_status_history h
+      JOIN matters_in_scope m ON m.channel = h.channel AND m.source_id = h.source_id
+      JOIN dim_status s ON s.status_code = h.status
+     WHERE h.changed_at < :asof_before
+),
