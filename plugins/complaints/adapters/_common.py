@@ -8,10 +8,14 @@ row layout) and passes its own names in, so messages still name the source's fie
 
 from __future__ import annotations
 
+import logging
 import math
+import re
+import shutil
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from complaints.adapters import ExtractRequest, SourceError, redact_raw
@@ -25,6 +29,8 @@ from complaints.config import (
 )
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK, to_bangkok
+
+log = logging.getLogger(__name__)
 
 LATITUDE_LIMIT = 90.0
 LONGITUDE_LIMIT = 180.0
@@ -211,3 +217,40 @@ def add_to_batch(
     else:
         batch.records.append(item)
         batch.status_events.extend(events)
+
+
+# -- file drops ----------------------------------------------------------------------------
+
+
+def drop_folder(request: ExtractRequest, setting: str, default: str, source: str) -> Path:
+    """``<data dir>/<the channel's inbox_subdir or archive_subdir>`` of a file-drop channel."""
+    if request.data_dir is None:
+        raise SourceError(f"{source}: no data directory in the request (COMPLAINTS_DATA_DIR)")
+    return Path(request.data_dir) / request.channel.settings.get(setting, default)
+
+
+def name_date(pattern: re.Pattern[str], name: str) -> date | None:
+    """The export date a drop file's name carries (groups 1-3: CE year, month, day), or None."""
+    match = pattern.match(name)
+    if not match:
+        return None
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    if year >= 2400:  # a Buddhist-era date in the name would never come due
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def archive_file(source_path: Path, archive: Path, source: str) -> Path:
+    """Move a loaded file into the archive; a name already there gets a ``.1``, ``.2``... suffix."""
+    archive.mkdir(parents=True, exist_ok=True)
+    target = archive / source_path.name
+    number = 1
+    while target.exists():
+        target = archive / f"{source_path.stem}.{number}{source_path.suffix}"
+        number += 1
+    shutil.move(str(source_path), str(target))
+    log.info("%s %s archived as %s", source, source_path.name, target)
+    return target

@@ -19,7 +19,6 @@ import csv
 import io
 import logging
 import re
-import shutil
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -30,9 +29,12 @@ from complaints.adapters._common import (
     LATITUDE_LIMIT,
     LONGITUDE_LIMIT,
     add_to_batch,
+    archive_file,
     canonical_record,
     clean_text,
+    drop_folder,
     is_coordinate,
+    name_date,
     rejected,
 )
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, sha256_of
@@ -168,41 +170,18 @@ def after_load(request: ExtractRequest, part: str, batch: ExtractedBatch) -> Non
     if batch.checksum and sha256_of(source.read_bytes()) != batch.checksum:
         log.warning("1555 %s changed since it was read; left in the inbox for the next run", source)
         return
-    archive = _data_dir(request) / request.channel.settings.get("archive_subdir", "archive/1555")
-    archive.mkdir(parents=True, exist_ok=True)
-    target = archive / source.name
-    number = 1
-    while target.exists():
-        target = archive / f"{source.stem}.{number}{source.suffix}"
-        number += 1
-    shutil.move(str(source), str(target))
-    log.info("1555 %s archived as %s", source.name, target)
+    archive_file(source, drop_folder(request, "archive_subdir", "archive/1555", "1555"), "1555")
 
 
 # -- files -----------------------------------------------------------------------------------
 
 
-def _data_dir(request: ExtractRequest) -> Path:
-    if request.data_dir is None:
-        raise SourceError("1555: no data directory in the request (COMPLAINTS_DATA_DIR)")
-    return Path(request.data_dir)
-
-
 def _inbox(request: ExtractRequest) -> Path:
-    return _data_dir(request) / request.channel.settings.get("inbox_subdir", "inbox/1555")
+    return drop_folder(request, "inbox_subdir", "inbox/1555", "1555")
 
 
 def _name_date(name: str) -> date | None:
-    match = FILE_PATTERN.match(name)
-    if not match:
-        return None
-    year, month, day = int(match[1]), int(match[2]), int(match[3])
-    if year >= 2400:  # a Buddhist-era date in the name would never come due
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
+    return name_date(FILE_PATTERN, name)
 
 
 def _where(data: bytes, offset: int) -> str:

@@ -39,7 +39,6 @@ import csv
 import hashlib
 import logging
 import re
-import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,9 +51,12 @@ from complaints.adapters._common import (
     LATITUDE_LIMIT,
     LONGITUDE_LIMIT,
     add_to_batch,
+    archive_file,
     canonical_record,
     clean_text,
+    drop_folder,
     is_coordinate,
+    name_date,
     rejected,
 )
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
@@ -255,15 +257,8 @@ def after_load(request: ExtractRequest, part: str, batch: ExtractedBatch) -> Non
     if file_sha256(source) != batch.checksum:
         log.warning("Traffy Fondue %s changed since it was read; left in the inbox for the next run", source)
         return
-    archive = _data_dir(request) / request.channel.settings.get("archive_subdir", "archive/traffy_fondue")
-    archive.mkdir(parents=True, exist_ok=True)
-    target = archive / source.name
-    number = 1
-    while target.exists():
-        target = archive / f"{source.stem}.{number}{source.suffix}"
-        number += 1
-    shutil.move(str(source), str(target))
-    log.info("Traffy Fondue %s archived as %s", source.name, target)
+    archive = drop_folder(request, "archive_subdir", "archive/traffy_fondue", "Traffy Fondue")
+    archive_file(source, archive, "Traffy Fondue")
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -276,27 +271,12 @@ def chunk_rows(request: ExtractRequest) -> int:
     return rows
 
 
-def _data_dir(request: ExtractRequest) -> Path:
-    if request.data_dir is None:
-        raise SourceError("Traffy Fondue: no data directory in the request (COMPLAINTS_DATA_DIR)")
-    return Path(request.data_dir)
-
-
 def _inbox(request: ExtractRequest) -> Path:
-    return _data_dir(request) / request.channel.settings.get("inbox_subdir", "inbox/traffy_fondue")
+    return drop_folder(request, "inbox_subdir", "inbox/traffy_fondue", "Traffy Fondue")
 
 
 def _name_date(name: str) -> date | None:
-    match = FILE_PATTERN.match(name)
-    if not match:
-        return None
-    year, month, day = int(match[1]), int(match[2]), int(match[3])
-    if year >= 2400:  # a Buddhist-era date in the name would never come due
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
+    return name_date(FILE_PATTERN, name)
 
 
 class _Lines:
