@@ -18,7 +18,7 @@ from complaints.adapters import ExtractRequest, SourceError, load_adapter
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, StatusEvent, derived_status_events, json_safe
 from complaints.config import load_config
 from complaints.validation import split_duplicates, validate_records
-from complaints.warehouse import BatchLedger, find_ingested_file, write_batch
+from complaints.warehouse import BatchLedger, find_ingested_file, find_newer_delivery, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,28 @@ def _record_raw(record: CanonicalComplaint) -> dict[str, Any]:
     return json_safe(dict(record))
 
 
+def held_status_events(events: list[StatusEvent], loaded_ids: set[str]) -> list[StatusEvent]:
+    """The status changes of complaints the batch does not load, once each (by the history's key):
+    they are held in the warehouse until their complaint arrives, not dropped."""
+    held: dict[tuple[str, str, Any, str], StatusEvent] = {}
+    for event in events:
+        if event.source_id not in loaded_ids:
+            held.setdefault((event.channel, event.source_id, event.changed_at, event.status), event)
+    return list(held.values())
+
+
+def superseded_delivery(engine: Engine, ledger_base: dict[str, Any], file_name: str) -> BatchReport | None:
+    """An older file replayed after its correction was loaded: skipped, so the correction keeps
+    winning (an equally recent snapshot would otherwise overwrite it again). Nothing is written:
+    the older delivery's own ledger row, quarantine and history stay as they were."""
+    newer = find_newer_delivery(engine, ledger_base["channel"], file_name, ledger_base["checksum"])
+    if newer is None:
+        return None
+    message = f"older content of {file_name}, replaced by the correction in batch {newer['batch_id']}: not reloaded"
+    log.warning("%s: %s", ledger_base["source_part"], message)
+    return BatchReport(ledger_base["batch_id"], ledger_base["source_part"], 0, 0, 0, "duplicate_delivery", message)
+
+
 def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine) -> BatchReport:
     """Validate one extracted batch and write it; returns what was done."""
     cfg = load_config()
@@ -119,6 +141,10 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             write_batch(engine, ledger, [], [], [])
             log.warning("%s: %s", batch.source_part, message)
             return BatchReport(batch_id, batch.source_part, 0, 0, 0, "duplicate_delivery", message)
+        if earlier:
+            superseded = superseded_delivery(engine, ledger_base, file_name)
+            if superseded:
+                return superseded
 
     kept, duplicates = split_duplicates(batch.records)
     validation = validate_records(
@@ -142,6 +168,7 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             (rec["source_id"], ["held: batch over the quarantine threshold"], _record_raw(rec))
             for rec in validation.valid
         ]
+        held_events = held_status_events(batch.status_events, set())
         ledger = BatchLedger(
             **ledger_base,
             rows_read=rows_read,
@@ -149,8 +176,9 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             rows_quarantined=len(quarantined) + len(held),
             outcome="rejected",
             message=message,
+            status_events_held=len(held_events),
         )
-        write_batch(engine, ledger, [], [], quarantined + held)
+        write_batch(engine, ledger, [], [], quarantined + held, held_events=held_events)
         return BatchReport(
             batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message, docs_page
         )
@@ -158,6 +186,7 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
     loaded_ids = {rec["source_id"] for rec in validation.valid}
     explicit_ids = {e.source_id for e in batch.status_events}
     events: list[StatusEvent] = [e for e in batch.status_events if e.source_id in loaded_ids]
+    held_events = held_status_events(batch.status_events, loaded_ids)
     for rec in validation.valid:
         if rec["source_id"] not in explicit_ids:
             events.extend(derived_status_events(rec))
@@ -174,8 +203,17 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
         rows_quarantined=len(quarantined),
         outcome=outcome,
         message=message,
+        status_events_held=len(held_events),
     )
-    write_batch(engine, ledger, validation.valid, events, quarantined, file_name=file_name if batch.checksum else None)
+    write_batch(
+        engine,
+        ledger,
+        validation.valid,
+        events,
+        quarantined,
+        file_name=file_name if batch.checksum else None,
+        held_events=held_events,
+    )
     return BatchReport(
         batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined, outcome, message, docs_page
     )

@@ -151,6 +151,7 @@ class BatchLedger:
     checksum: str | None
     outcome: str  # loaded | loaded_with_warnings | rejected | duplicate_delivery
     message: str | None
+    status_events_held: int = 0  # status changes for complaints the batch did not load (held_status_event)
 
 
 def write_batch(
@@ -160,14 +161,19 @@ def write_batch(
     status_events: Iterable[StatusEvent],
     quarantined: Sequence[tuple[str | None, list[str], dict[str, Any]]],
     file_name: str | None = None,
+    held_events: Sequence[StatusEvent] = (),
 ) -> None:
     """Write one batch in one transaction: complaints, their history, quarantine and the ledger.
 
     ``quarantined`` holds (source_id, reasons, raw row). Any failure rolls everything back,
     so no run leaves half a batch; a retry re-writes the same rows (the batch id is stable).
+    ``held_events`` are status changes for complaints the batch does not load: they are held
+    (see :func:`hold_and_apply_status_events`) in the same transaction.
     """
     with engine.begin() as conn:
         _write_batch(conn, ledger, complaints, status_events, quarantined, file_name)
+        if complaints or held_events:
+            hold_and_apply_status_events(conn, ledger, held_events)
 
 
 def _write_batch(
@@ -232,10 +238,39 @@ def _write_batch(
         )
 
 
+def hold_and_apply_status_events(conn: Connection, ledger: BatchLedger, held_events: Iterable[StatusEvent]) -> None:
+    """Hold status changes that arrived before (or without) their complaint, then apply every held
+    change of the channel whose complaint is now in the warehouse. Called inside the batch's
+    transaction, after its complaints are written, so an update is never lost to arrival order."""
+    rows = [
+        {
+            "batch_id": ledger.batch_id,
+            "channel": e.channel,
+            "source_id": e.source_id,
+            "changed_at": utc_naive(e.changed_at),
+            "status": e.status,
+            "note": e.note,
+        }
+        for e in held_events
+    ]
+    if rows:
+        conn.execute(text(sql("insert_held_status_event")), rows)
+    conn.execute(text(sql("apply_held_status_events")), {"channel": ledger.channel})
+    conn.execute(text(sql("mark_held_status_events_applied")), {"channel": ledger.channel, "batch_id": ledger.batch_id})
+
+
 def find_ingested_file(engine: Engine, channel: str, file_sha256: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(text(sql("find_ingested_file")), {"channel": channel, "file_sha256": file_sha256})
         found = row.mappings().first()
+        return dict(found) if found else None
+
+
+def find_newer_delivery(engine: Engine, channel: str, file_name: str, file_sha256: str) -> dict[str, Any] | None:
+    """The correction that replaced an already ingested file of this name, if one was ingested since."""
+    params = {"channel": channel, "file_name": file_name, "file_sha256": file_sha256}
+    with engine.connect() as conn:
+        found = conn.execute(text(sql("find_newer_delivery")), params).mappings().first()
         return dict(found) if found else None
 
 

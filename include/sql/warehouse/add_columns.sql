@@ -9,3 +9,5 @@ ALTER TABLE complaint ADD COLUMN secondary_categories TEXT
 ALTER TABLE complaint ADD COLUMN satisfaction_star INTEGER
 ;
 ALTER TABLE complaint ADD COLUMN reopen_count INTEGER
+;
+ALTER TABLE ingest_batch ADD COLUMN status_events_held INTEGER

@@ -102,7 +102,10 @@ CREATE TABLE IF NOT EXISTS ingest_batch (
     checksum         TEXT,
     outcome          TEXT NOT NULL,
     message          TEXT,
-    finished_at      TIMESTAMP NOT NULL
+    finished_at      TIMESTAMP NOT NULL,
+    -- Added after the first release (add_columns.sql): status changes this batch delivered
+    -- for complaints it did not load, held in held_status_event.
+    status_events_held INTEGER
 )
 ;
 CREATE TABLE IF NOT EXISTS ingested_file (
@@ -113,6 +116,23 @@ CREATE TABLE IF NOT EXISTS ingested_file (
     ingested_at TIMESTAMP NOT NULL,
     PRIMARY KEY (channel, file_sha256)
 )
+;
+-- A status change that arrived before its complaint (or with a complaint that was quarantined):
+-- held, never dropped, under the batch that delivered it. The first batch of the channel after
+-- which the complaint is in the warehouse copies it into complaint_status_history and sets
+-- applied_batch_id. Rows are kept after that, as the record of what arrived out of order.
+CREATE TABLE IF NOT EXISTS held_status_event (
+    batch_id         TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    source_id        TEXT NOT NULL,
+    changed_at       TIMESTAMP NOT NULL,
+    status           TEXT NOT NULL REFERENCES dim_status (status_code),
+    note             TEXT,
+    applied_batch_id TEXT,
+    PRIMARY KEY (batch_id, channel, source_id, changed_at, status)
+)
+;
+CREATE INDEX IF NOT EXISTS ix_held_status_event_waiting ON held_status_event (channel, applied_batch_id)
 ;
 -- Each computed indicator, as the quarterly DAG's compute task stored it: the report
 -- task renders from it, so the published files show exactly what was computed.

@@ -1,9 +1,9 @@
 INSERT INTO ingest_batch (
     batch_id, channel, interval_start, interval_end, source_part, rows_read, rows_loaded,
-    rows_quarantined, checksum, outcome, message, finished_at
+    rows_quarantined, checksum, outcome, message, finished_at, status_events_held
 ) VALUES (
     :batch_id, :channel, :interval_start, :interval_end, :source_part, :rows_read, :rows_loaded,
-    :rows_quarantined, :checksum, :outcome, :message, :finished_at
+    :rows_quarantined, :checksum, :outcome, :message, :finished_at, :status_events_held
 )
 ON CONFLICT (batch_id) DO UPDATE SET
     rows_read = excluded.rows_read,
@@ -12,4 +12,5 @@ ON CONFLICT (batch_id) DO UPDATE SET
     checksum = excluded.checksum,
     outcome = excluded.outcome,
     message = excluded.message,
-    finished_at = excluded.finished_at
+    finished_at = excluded.finished_at,
+    status_events_held = excluded.status_events_held

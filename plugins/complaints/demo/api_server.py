@@ -17,7 +17,8 @@ JSON lists the demo generator writes:
 With ``flaky=True`` the first request for each distinct page answers ``503`` once, so a
 client has to retry. ``faults`` makes given pages fail for good, for tests of the error
 paths: ``{("line", 2): "error"}`` answers 500 forever, ``"malformed"`` answers a body that
-is not JSON.
+is not JSON, ``"slow"`` answers only after ``slow_seconds`` (longer than a client's read timeout).
+``hit_times`` keeps when each page was asked for, so a test can see a client's backoff.
 
     python -m complaints.demo.api_server --data-dir DIR [--port N] [--token T] [--no-flaky]
 
@@ -34,6 +35,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,7 +52,7 @@ TRAFFY_TICKETS_FILE = Path("sources") / "traffy_fondue_tickets.json"
 TRAFFY_DEFAULT_LIMIT, TRAFFY_MAX_LIMIT = 1000, 5000
 LINE_DEFAULT_LIMIT, LINE_MAX_LIMIT = 100, 1000
 FACEBOOK_DEFAULT_LIMIT, FACEBOOK_MAX_LIMIT = 25, 500
-FAULT_KINDS = ("error", "malformed")
+FAULT_KINDS = ("error", "malformed", "slow")
 _FACEBOOK_PATH_PREFIX = "/v19.0/"
 _TRAFFY_PATH = "/traffy/v1/tickets"
 API_NAMES = ("line", "facebook", "traffy")
@@ -140,6 +142,7 @@ class ApiServer:
         page_id: str = DEFAULT_PAGE_ID,
         faults: dict[tuple[str, int], str] | None = None,
         quiet: bool = True,
+        slow_seconds: float = 2.0,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.token = token or None
@@ -153,7 +156,9 @@ class ApiServer:
                     f"fault {(api, page)!r}: {kind!r}: api must be one of {API_NAMES}, kind one of {FAULT_KINDS}"
                 )
         self.quiet = quiet
+        self.slow_seconds = slow_seconds
         self.hits: Counter[str] = Counter()  # requests per distinct page (tokens left out of the key)
+        self.hit_times: dict[str, list[float]] = {}  # time.monotonic() of each request, per page
         self._failed_once: set[str] = set()
         self._lock = threading.Lock()
         self._cache: dict[Path, tuple[tuple[int, int], list[Any]]] = {}
@@ -227,6 +232,7 @@ class ApiServer:
         """Count a request for ``page_key``; True the first time this page is asked for."""
         with self._lock:
             self.hits[page_key] += 1
+            self.hit_times.setdefault(page_key, []).append(time.monotonic())
             if page_key in self._failed_once:
                 return False
             self._failed_once.add(page_key)
@@ -296,6 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.api.faults.get((api, page))
         page_key = f"{path}?{urlencode(sorted((k, v) for k, v in query.items() if k != 'access_token'))}"
         first = self.api.first_request(page_key)
+        if fault == "slow":
+            time.sleep(self.api.slow_seconds)  # the client has given up by now; the answer may fail to send
         if fault == "error":
             self._json(500, {"message": "internal server error (injected fault)"})
             return True
