@@ -1,0 +1,76 @@
+"""A load or quarterly task as its own OS process, for the tests that kill it or run many at once.
+
+    python tests/fault_worker.py daily WAREHOUSE_URL DATA_DIR CHANNEL FIRST_DAY DAYS [SOURCE_URL]
+    python tests/fault_worker.py quarterly WAREHOUSE_URL CUTOFF TIMES
+
+``daily`` runs the channel's daily load (``ingest_channel``, what the DAG's ingest task calls)
+for DAYS consecutive Bangkok days from FIRST_DAY. For a file channel, each day's files are
+first moved from ``DATA_DIR/incoming/<inbox>/`` into the inbox, as the call centre drops them
+(files the run finds in the inbox already are read too). ``quarterly`` computes and stores the
+indicator for CUTOFF, TIMES times over. The API channels' token is ``FAULT_WORKER_TOKEN``.
+Prints one JSON line per run; exits non-zero on the first failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from complaints.adapters import ExtractRequest
+from complaints.config import load_config
+from complaints.ingest import ingest_channel
+from complaints.thai_time import BANGKOK
+from complaints.warehouse import make_engine
+
+PSEUDONYM_KEY = "test-key-not-a-secret"
+INBOX = {"hotline_1555": Path("inbox/1555"), "traffy_fondue": Path("inbox/traffy_fondue")}
+
+
+def drop_files_of(data_dir: Path, channel: str, day: date) -> None:
+    """Move the channel's files named for ``day`` from the incoming folder into the inbox."""
+    if channel not in INBOX:
+        return
+    incoming = data_dir / "incoming" / INBOX[channel].name
+    inbox = data_dir / INBOX[channel]
+    inbox.mkdir(parents=True, exist_ok=True)
+    for path in sorted(incoming.glob(f"*_{day:%Y%m%d}*")) if incoming.is_dir() else []:
+        path.rename(inbox / path.name)
+
+
+def daily(url: str, data_dir: str, channel_code: str, first: str, days: str, source_url: str = "") -> None:
+    channel = load_config().channels[channel_code]
+    engine = make_engine(url)
+    for n in range(int(days)):
+        day = date.fromisoformat(first) + timedelta(days=n)
+        drop_files_of(Path(data_dir), channel_code, day)
+        start = datetime(day.year, day.month, day.day, tzinfo=BANGKOK)
+        request = ExtractRequest(
+            channel=channel,
+            interval_start=start,
+            interval_end=start + timedelta(days=1),
+            pseudonym_key=PSEUDONYM_KEY,
+            source_url=source_url or None,
+            source_token=os.environ.get("FAULT_WORKER_TOKEN"),
+            data_dir=Path(data_dir),
+        )
+        summary = ingest_channel(request, engine)
+        print(json.dumps({"day": day.isoformat(), **summary.as_dict()}, default=str), flush=True)
+
+
+def quarterly(url: str, cutoff: str, times: str) -> None:
+    from complaints.quarterly import compute_and_store
+
+    engine = make_engine(url)
+    for n in range(int(times)):
+        result = compute_and_store(engine, date.fromisoformat(cutoff))
+        print(
+            json.dumps({"run": n, "received": result.totals.received, "resolved": result.totals.resolved}), flush=True
+        )
+
+
+if __name__ == "__main__":
+    mode, *args = sys.argv[1:]
+    {"daily": daily, "quarterly": quarterly}[mode](*args)
