@@ -80,11 +80,11 @@ def test_a_full_shared_drive_fails_clearly_removes_its_partial_files_and_keeps_t
     publish_reports(report_set(tmp_path / "v1", "v1", 50_000), target, 2562, 2, UNIT)
     before = published(drive)
     filler = drive / "someone-elses-backup.bin"
-    with filler.open("wb") as fh:  # fill the drive until the file system itself refuses
-        with pytest.raises(OSError) as full:
-            while True:
-                fh.write(os.urandom(64 * 1024))
-                fh.flush()
+    # fill the drive until the file system itself refuses
+    with filler.open("wb") as fh, pytest.raises(OSError) as full:
+        while True:
+            fh.write(os.urandom(64 * 1024))
+            fh.flush()
     assert full.value.errno == errno.ENOSPC
     filler.unlink()
     filler.write_bytes(os.urandom(DRIVE_BYTES - 300_000))  # leave ~150 kB free: less than the new set
