@@ -1,14 +1,14 @@
 """A load or quarterly task as its own OS process, for the tests that kill it or run many at once.
 
     python tests/fault_worker.py daily WAREHOUSE_URL DATA_DIR CHANNEL FIRST_DAY DAYS [SOURCE_URL]
-    python tests/fault_worker.py quarterly WAREHOUSE_URL CUTOFF TIMES
+    python tests/fault_worker.py quarterly WAREHOUSE_URL CUTOFF STOP_FILE
 
 ``daily`` runs the channel's daily load (``ingest_channel``, what the DAG's ingest task calls)
 for DAYS consecutive Bangkok days from FIRST_DAY. For a file channel, each day's files are
 first moved from ``DATA_DIR/incoming/<inbox>/`` into the inbox, as the call centre drops them
 (files the run finds in the inbox already are read too). ``quarterly`` computes and stores the
-indicator for CUTOFF, TIMES times over. The API channels' token is ``FAULT_WORKER_TOKEN``.
-Prints one JSON line per run; exits non-zero on the first failure.
+indicator for CUTOFF over and over until STOP_FILE exists, then once more. The API channels'
+token is ``FAULT_WORKER_TOKEN``. Prints one JSON line per run; exits non-zero on the first failure.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from complaints.adapters import ExtractRequest
 from complaints.config import load_config
@@ -40,12 +42,25 @@ def drop_files_of(data_dir: Path, channel: str, day: date) -> None:
         path.rename(inbox / path.name)
 
 
+def without_data_docs() -> None:
+    """Data Docs pages are diagnostics (their failure never fails a load) and rendering them
+    dominates a small batch's time: the many-runs test switches them off with
+    FAULT_WORKER_NO_DATA_DOCS=1; the load path is otherwise the DAG's."""
+    from complaints import data_docs, ingest
+
+    data_docs.record_validation = lambda *_args, **_kwargs: SimpleNamespace(path=None, url=None)
+    ingest._build_data_docs = lambda _request: None
+
+
 def daily(url: str, data_dir: str, channel_code: str, first: str, days: str, source_url: str = "") -> None:
+    from complaints.airflow_tasks import prepare_warehouse_engine
+
     channel = load_config().channels[channel_code]
     engine = make_engine(url)
     for n in range(int(days)):
         day = date.fromisoformat(first) + timedelta(days=n)
         drop_files_of(Path(data_dir), channel_code, day)
+        prepare_warehouse_engine(engine)  # the DAG's first task, before every ingest
         start = datetime(day.year, day.month, day.day, tzinfo=BANGKOK)
         request = ExtractRequest(
             channel=channel,
@@ -60,17 +75,23 @@ def daily(url: str, data_dir: str, channel_code: str, first: str, days: str, sou
         print(json.dumps({"day": day.isoformat(), **summary.as_dict()}, default=str), flush=True)
 
 
-def quarterly(url: str, cutoff: str, times: str) -> None:
+def quarterly(url: str, cutoff: str, stop_file: str) -> None:
+    """Compute and store the indicator again and again while the loads run, until ``stop_file``
+    exists, then once more: each run reads tables the loads are writing."""
     from complaints.quarterly import compute_and_store
 
     engine = make_engine(url)
-    for n in range(int(times)):
+    run, last = 0, False
+    while not last:
+        last = Path(stop_file).exists()
         result = compute_and_store(engine, date.fromisoformat(cutoff))
-        print(
-            json.dumps({"run": n, "received": result.totals.received, "resolved": result.totals.resolved}), flush=True
-        )
+        print(json.dumps({"run": run, "received": result.totals.received, "final": last}), flush=True)
+        run += 1
+        time.sleep(0 if last else 3)
 
 
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
+    if os.environ.get("FAULT_WORKER_NO_DATA_DOCS") == "1":
+        without_data_docs()
     {"daily": daily, "quarterly": quarterly}[mode](*args)

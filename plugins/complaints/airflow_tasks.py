@@ -76,6 +76,12 @@ def run_interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def prepare_warehouse() -> None:
+    prepare_warehouse_engine(warehouse_engine())
+
+
+def prepare_warehouse_engine(engine: Any) -> None:
+    """The schema, dimensions and calendar every daily run checks first (runs of several
+    channels do it at the same time, so it must be safe to race)."""
     from complaints.indicator.business_calendar import (
         calendar_covers,
         create_calendar_table,
@@ -84,7 +90,6 @@ def prepare_warehouse() -> None:
     )
     from complaints.warehouse import ensure_schema
 
-    engine = warehouse_engine()
     ensure_schema(engine)
     create_calendar_table(engine)
     first, last = default_calendar_range()

@@ -56,6 +56,15 @@ def statements(script: str) -> list[str]:
     return [p for p in parts if any(ln.strip() and not ln.strip().startswith("--") for ln in p.splitlines())]
 
 
+SCHEMA_LOCK_KEY = 2562_0001  # any fixed number: the one advisory lock for warehouse DDL
+
+
+def serialise_schema_changes(conn: Connection) -> None:
+    """Wait for any other run's schema step to finish (PostgreSQL); see schema_lock.sql."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(sql("schema_lock")), {"lock_key": SCHEMA_LOCK_KEY})
+
+
 def ensure_schema(engine: Engine) -> None:
     """Create missing tables and (re)seed the dimensions from the config; safe to run every time."""
     cfg = load_config()
@@ -73,10 +82,12 @@ def ensure_schema(engine: Engine) -> None:
         ],
     ]
     with engine.begin() as conn:
+        serialise_schema_changes(conn)
         for statement in statements(sql("schema")):
             conn.execute(text(statement))
     add_missing_columns(engine)
     with engine.begin() as conn:
+        serialise_schema_changes(conn)
         for statement, rows in zip(statements(sql("seed_dimensions")), dimension_rows, strict=True):
             conn.execute(text(statement), rows)
 

@@ -26,7 +26,7 @@ from complaints.config import load_config
 from complaints.fiscal import fiscal_year_be, fiscal_year_end, fiscal_year_start
 from complaints.paths import read_sql
 from complaints.thai_time import BANGKOK
-from complaints.warehouse import statements
+from complaints.warehouse import serialise_schema_changes, statements
 
 # business_day_seq is 0 on the day before the anchor whatever range the table holds, so
 # two runs over different ranges (or two concurrent runs) write the same numbers.
@@ -135,6 +135,7 @@ def as_date(value: Any) -> date | None:
 
 def create_calendar_table(engine: Engine) -> None:
     with engine.begin() as conn:
+        serialise_schema_changes(conn)  # the daily and quarterly runs may all create it at once
         for statement in statements(read_sql("warehouse/calendar.sql")):
             conn.execute(text(statement))
 
