@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -197,3 +198,32 @@ def test_thirty_daily_runs_of_every_channel_beside_a_quarterly_run_neither_deadl
         f"30-day runs: {checked}; quarterly runs: {[r['received'] for r in quarterly]}"
     )  # the figures docs/reliability.md quotes
     engine.dispose()
+
+
+def test_daily_runs_that_start_together_on_an_empty_warehouse_all_create_the_schema(pg_url):
+    """Every channel's first catch-up run prepares the warehouse at the same moment; on PostgreSQL
+    two CREATE TABLE IF NOT EXISTS at once can fail on a duplicate type key unless serialised
+    (without the advisory lock this failed 3 times out of 3)."""
+    from complaints.airflow_tasks import prepare_warehouse_engine
+
+    engines = [make_engine(pg_url) for _ in range(6)]
+    start = threading.Barrier(len(engines))
+    failures: list[BaseException] = []
+
+    def prepare(engine) -> None:
+        start.wait()
+        try:
+            prepare_warehouse_engine(engine)
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=prepare, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    with engines[0].connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM dim_channel")).scalar_one() == len(load_config().channels)
+    for e in engines:
+        e.dispose()
