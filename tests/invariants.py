@@ -1,12 +1,12 @@
 """The conservation invariant, checked on a warehouse after any scenario (PostgreSQL or SQLite).
 
 For every ``ingest_batch`` ledger row: it names its channel, interval, source part (file, chunk
-or interval) and outcome, a file batch carries its checksum, and ``rows_read = rows_loaded +
-rows_quarantined``; the quarantine holds exactly ``rows_quarantined`` rows of the batch and the
-held status changes exactly ``status_events_held``. Every complaint and history row was written
-by a ledgered batch that loaded rows; a held status change whose complaint has arrived has been
-applied to the history. Optionally, the source ids a scenario delivered are all either loaded or
-quarantined, none lost.
+or interval) and outcome, a file batch carries its checksum, a batch that read rows the checksum
+of its content, and ``rows_read = rows_loaded + rows_quarantined``; the quarantine holds exactly
+``rows_quarantined`` rows of the batch and the held status changes exactly ``status_events_held``.
+Every complaint and history row was written by a ledgered batch that loaded rows (or held the
+change); a held status change whose complaint has arrived has been applied to the history.
+Optionally, the source ids a scenario delivered are all either loaded or quarantined, none lost.
 
 ``assert_conservation`` raises ``AssertionError`` listing every violation and returns what it
 checked, so a test can also report the figures.
@@ -47,7 +47,8 @@ def assert_conservation(engine: Engine, delivered: Mapping[str, Iterable[str]] |
     ledger = _rows(
         engine,
         "SELECT b.batch_id, b.channel, b.interval_start, b.interval_end, b.source_part, b.rows_read, "
-        "b.rows_loaded, b.rows_quarantined, b.checksum, b.outcome, b.finished_at, b.status_events_held, "
+        "b.rows_loaded, b.rows_quarantined, b.checksum, b.content_sha256, b.outcome, b.finished_at, "
+        "b.status_events_held, "
         "(SELECT COUNT(*) FROM quarantine q WHERE q.batch_id = b.batch_id) AS quarantine_rows, "
         "(SELECT COUNT(*) FROM held_status_event h WHERE h.batch_id = b.batch_id) AS held_rows "
         "FROM ingest_batch b",
@@ -62,6 +63,8 @@ def assert_conservation(engine: Engine, delivered: Mapping[str, Iterable[str]] |
             problems.append(f"{name}: unknown outcome {b['outcome']!r}")
         if b["channel"] in FILE_CHANNELS and not b["checksum"]:
             problems.append(f"{name}: a file batch without its checksum")
+        if b["rows_read"] and not b["content_sha256"]:
+            problems.append(f"{name}: read {b['rows_read']} rows but has no content checksum")
         if min(b["rows_read"], b["rows_loaded"], b["rows_quarantined"]) < 0:
             problems.append(f"{name}: negative count")
         if b["rows_read"] != b["rows_loaded"] + b["rows_quarantined"]:

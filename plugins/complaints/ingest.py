@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from complaints.adapters import ExtractRequest, SourceError, load_adapter
-from complaints.canonical import CanonicalComplaint, ExtractedBatch, StatusEvent, derived_status_events, json_safe
+from complaints.canonical import (
+    CanonicalComplaint,
+    ExtractedBatch,
+    StatusEvent,
+    derived_status_events,
+    json_safe,
+    raw_json,
+)
 from complaints.config import load_config
 from complaints.validation import split_duplicates, validate_records
 from complaints.warehouse import BatchLedger, find_ingested_file, find_newer_delivery, write_batch
@@ -81,6 +88,20 @@ def batch_id_for(request: ExtractRequest, batch: ExtractedBatch) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def content_sha256(batch: ExtractedBatch) -> str | None:
+    """The sha256 of a batch's rows as read (canonical records, then the raw rejected rows, one
+    JSON line each): the ledger's evidence of what an API page range or MIS window delivered,
+    which has no file bytes to hash. None for a batch that read nothing."""
+    if not batch.rows_read:
+        return None
+    digest = hashlib.sha256()
+    for record in batch.records:
+        digest.update(raw_json(dict(record)).encode("utf-8") + b"\n")
+    for reject in batch.rejects:
+        digest.update(raw_json(reject.raw).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
 def _record_raw(record: CanonicalComplaint) -> dict[str, Any]:
     return json_safe(dict(record))
 
@@ -119,6 +140,7 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
         interval_end=request.interval_end,
         source_part=batch.source_part,
         checksum=batch.checksum,
+        content_sha256=content_sha256(batch),
     )
 
     # The file a batch was read from: the part itself, or the file of a chunk (a big file is read

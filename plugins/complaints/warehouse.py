@@ -163,6 +163,7 @@ class BatchLedger:
     outcome: str  # loaded | loaded_with_warnings | rejected | duplicate_delivery
     message: str | None
     status_events_held: int = 0  # status changes for complaints the batch did not load (held_status_event)
+    content_sha256: str | None = None  # sha256 of the rows as read, for every batch (checksum: a file's bytes)
 
 
 def write_batch(

@@ -11,3 +11,5 @@ ALTER TABLE complaint ADD COLUMN satisfaction_star INTEGER
 ALTER TABLE complaint ADD COLUMN reopen_count INTEGER
 ;
 ALTER TABLE ingest_batch ADD COLUMN status_events_held INTEGER
+;
+ALTER TABLE ingest_batch ADD COLUMN content_sha256 TEXT

@@ -104,8 +104,11 @@ CREATE TABLE IF NOT EXISTS ingest_batch (
     message          TEXT,
     finished_at      TIMESTAMP NOT NULL,
     -- Added after the first release (add_columns.sql): status changes this batch delivered
-    -- for complaints it did not load, held in held_status_event.
-    status_events_held INTEGER
+    -- for complaints it did not load, held in held_status_event; and the sha256 of the rows
+    -- as read (canonical records, then the raw rejected rows), for every batch, where
+    -- checksum is only the bytes of a file.
+    status_events_held INTEGER,
+    content_sha256     TEXT
 )
 ;
 CREATE TABLE IF NOT EXISTS ingested_file (
