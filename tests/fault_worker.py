@@ -20,6 +20,9 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import event
 
 from complaints.adapters import ExtractRequest
 from complaints.config import load_config
@@ -52,15 +55,27 @@ def without_data_docs() -> None:
     ingest._build_data_docs = lambda _request: None
 
 
+def small_sqlite_cache(engine: Any, pages: int) -> None:
+    """A SQLite page cache of ``pages`` pages: a large batch then spills its uncommitted pages into
+    the WAL file long before COMMIT, so a test can see it writing and kill it there."""
+
+    @event.listens_for(engine, "connect")
+    def _cache(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA cache_size = {int(pages)}")
+
+
 def daily(url: str, data_dir: str, channel_code: str, first: str, days: str, source_url: str = "") -> None:
     from complaints.airflow_tasks import prepare_warehouse_engine
 
     channel = load_config().channels[channel_code]
     engine = make_engine(url)
+    if url.startswith("sqlite") and os.environ.get("FAULT_WORKER_SQLITE_CACHE_PAGES"):
+        small_sqlite_cache(engine, int(os.environ["FAULT_WORKER_SQLITE_CACHE_PAGES"]))
     for n in range(int(days)):
         day = date.fromisoformat(first) + timedelta(days=n)
         drop_files_of(Path(data_dir), channel_code, day)
-        prepare_warehouse_engine(engine)  # the DAG's first task, before every ingest
+        if os.environ.get("FAULT_WORKER_SKIP_PREPARE") != "1":  # the kill tests prepared it: only the load runs
+            prepare_warehouse_engine(engine)  # the DAG's first task, before every ingest
         start = datetime(day.year, day.month, day.day, tzinfo=BANGKOK)
         request = ExtractRequest(
             channel=channel,
