@@ -97,3 +97,23 @@ def hotline_csv(rows: list[dict[str, str]], header: list[str] = HOTLINE_HEADER) 
     for row in rows:
         writer.writerow([row.get(h, "") for h in header])
     return buffer.getvalue()
+
+
+def day_request(channel_code: str, day: datetime, data_dir: Path | None = None) -> ExtractRequest:
+    """A request for the Bangkok day starting at ``day`` (file channels read ``data_dir``'s inbox)."""
+    return ExtractRequest(
+        channel=load_config().channels[channel_code],
+        interval_start=day,
+        interval_end=day + timedelta(days=1),
+        pseudonym_key=KEY,
+        data_dir=data_dir,
+    )
+
+
+def drop_hotline_file(data_dir: Path, name: str, rows: list[dict[str, str]]) -> bytes:
+    """Write a 1555 export (UTF-8 with BOM) into ``data_dir``'s 1555 inbox; returns its bytes."""
+    inbox = data_dir / "inbox" / "1555"
+    inbox.mkdir(parents=True, exist_ok=True)
+    content = b"\xef\xbb\xbf" + hotline_csv(rows).encode("utf-8")
+    (inbox / name).write_bytes(content)
+    return content

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,17 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> Iterator[Any]:
+    """A warehouse with its schema, on each database (a module may define its own ``engine``)."""
+    from complaints.warehouse import ensure_schema, make_engine
+
+    engine = make_engine(warehouse_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

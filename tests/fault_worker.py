@@ -102,7 +102,7 @@ def quarterly(url: str, cutoff: str, stop_file: str) -> None:
         result = compute_and_store(engine, date.fromisoformat(cutoff))
         print(json.dumps({"run": run, "received": result.totals.received, "final": last}), flush=True)
         run += 1
-        time.sleep(0 if last else 3)
+        time.sleep(0 if last else 5)
 
 
 if __name__ == "__main__":

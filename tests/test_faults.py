@@ -13,28 +13,17 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapter_fixtures import api_request, hotline_csv, hotline_row, write_source
+from adapter_fixtures import api_request, day_request, drop_hotline_file, hotline_row, write_source
 from complaints.adapters import ExtractRequest
 from complaints.adapters._common import interval_part
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, StatusEvent
-from complaints.config import load_config
 from complaints.demo.api_server import ApiServer
 from complaints.ingest import IngestError, ingest_channel, process_batch
 from complaints.thai_time import BANGKOK
-from complaints.warehouse import ensure_schema, make_engine
-from conftest import PSEUDONYM_KEY
 from invariants import assert_conservation
 
 TOKEN = "fault-test-token"
 DAY = datetime(2019, 1, 15, tzinfo=BANGKOK)
-
-
-@pytest.fixture
-def engine(warehouse_url):
-    engine = make_engine(warehouse_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def rows(engine, sql: str, **params: Any) -> list[tuple]:
@@ -146,33 +135,15 @@ def test_an_api_page_failing_mid_paging_fails_the_interval_by_page_and_loads_non
 # --------------------------------------------------------------------------- files twice, corrected
 
 
-def hotline_request(data_dir: Path) -> ExtractRequest:
-    return ExtractRequest(
-        channel=load_config().channels["hotline_1555"],
-        interval_start=DAY,
-        interval_end=DAY + timedelta(days=1),
-        pseudonym_key=PSEUDONYM_KEY,
-        data_dir=data_dir,
-    )
-
-
-def drop_file(data_dir: Path, name: str, file_rows: list[dict[str, str]]) -> bytes:
-    inbox = data_dir / "inbox" / "1555"
-    inbox.mkdir(parents=True, exist_ok=True)
-    content = b"\xef\xbb\xbf" + hotline_csv(file_rows).encode("utf-8")
-    (inbox / name).write_bytes(content)
-    return content
-
-
 def test_a_file_dropped_twice_counts_once_and_a_corrected_file_wins_with_both_in_the_history(engine, tmp_path):
     name = "1555_20190115.csv"
     original = [hotline_row(f"H{i:04d}") for i in range(19)] + [hotline_row("H0019", {"เขต": "เขตเมืองทอง"})]
-    drop_file(tmp_path, name, original)
-    first = ingest_channel(hotline_request(tmp_path), engine)
+    drop_hotline_file(tmp_path, name, original)
+    first = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
     assert (first.rows_read, first.rows_loaded, first.rows_quarantined) == (20, 19, 1)
 
-    drop_file(tmp_path, name, original)  # the same file, same name, dropped again
-    again = ingest_channel(hotline_request(tmp_path), engine)
+    drop_hotline_file(tmp_path, name, original)  # the same file, same name, dropped again
+    again = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
     assert [b.batch_id for b in again.batches] == [b.batch_id for b in first.batches]
     assert scalar(engine, "SELECT COUNT(*) FROM ingest_batch") == 1
     assert scalar(engine, "SELECT COUNT(*) FROM complaint") == 19
@@ -181,8 +152,8 @@ def test_a_file_dropped_twice_counts_once_and_a_corrected_file_wins_with_both_in
     corrected = [dict(r) for r in original]
     corrected[5]["รายละเอียด"] = "แก้ไข: ทางเท้าหน้าตลาดบางรักชำรุด 3 จุด"  # same update time: the correction must win
     corrected[19]["เขต"] = "เขตบางรัก"  # the quarantined row, fixed
-    correction_bytes = drop_file(tmp_path, name, corrected)
-    fixed = ingest_channel(hotline_request(tmp_path), engine)
+    correction_bytes = drop_hotline_file(tmp_path, name, corrected)
+    fixed = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
     assert (fixed.rows_read, fixed.rows_loaded, fixed.rows_quarantined) == (20, 20, 0)
     assert scalar(engine, "SELECT COUNT(*) FROM complaint") == 20  # no double counting
     assert scalar(engine, "SELECT description FROM complaint WHERE source_id = 'H0005'").startswith("แก้ไข:")
@@ -192,8 +163,8 @@ def test_a_file_dropped_twice_counts_once_and_a_corrected_file_wins_with_both_in
     assert scalar(engine, "SELECT COUNT(DISTINCT checksum) FROM ingest_batch") == 2
     assert scalar(engine, "SELECT COUNT(*) FROM ingested_file WHERE file_name = :n", n=name) == 2
 
-    drop_file(tmp_path, name, original)  # the old export replayed after the correction
-    replay = ingest_channel(hotline_request(tmp_path), engine)
+    drop_hotline_file(tmp_path, name, original)  # the old export replayed after the correction
+    replay = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
     assert [b.outcome for b in replay.batches] == ["duplicate_delivery"]
     assert "replaced by the correction" in replay.batches[0].message
     assert scalar(engine, "SELECT description FROM complaint WHERE source_id = 'H0005'").startswith("แก้ไข:")
@@ -205,15 +176,6 @@ def test_a_file_dropped_twice_counts_once_and_a_corrected_file_wins_with_both_in
 
 
 # --------------------------------------------------------------------------- out of order
-
-
-def mis_request(day: datetime) -> ExtractRequest:
-    return ExtractRequest(
-        channel=load_config().channels["mis"],
-        interval_start=day,
-        interval_end=day + timedelta(days=1),
-        pseudonym_key=PSEUDONYM_KEY,
-    )
 
 
 def mis_record(source_id: str, **changes: Any) -> CanonicalComplaint:
@@ -259,7 +221,7 @@ def test_a_status_update_arriving_before_its_complaint_is_held_then_applied_when
     """Day 1 brings only the action 'in progress' of M-1 (its complaint row is late). Day 2 brings
     M-1 with its other actions. The early action must end up in M-1's history, not be lost."""
     early = StatusEvent("mis", "M-1", "in_progress", DAY.replace(hour=11), "ส่งเจ้าหน้าที่ลงพื้นที่")
-    day1 = process_batch(mis_request(DAY), batch_of(DAY, [], [early]), engine)
+    day1 = process_batch(day_request("mis", DAY), batch_of(DAY, [], [early]), engine)
     assert (day1.rows_read, day1.rows_loaded) == (0, 0)
     assert history_of(engine, "M-1") == []
     assert rows(engine, "SELECT source_id, status, applied_batch_id FROM held_status_event") == [
@@ -274,7 +236,7 @@ def test_a_status_update_arriving_before_its_complaint_is_held_then_applied_when
         StatusEvent("mis", "M-1", "acknowledged", DAY.replace(hour=10)),
         StatusEvent("mis", "M-1", "resolved", DAY.replace(hour=15), "เก็บขยะแล้ว"),
     ]
-    late = process_batch(mis_request(day2), batch_of(day2, [mis_record("M-1")], arrived), engine)
+    late = process_batch(day_request("mis", day2), batch_of(day2, [mis_record("M-1")], arrived), engine)
     assert late.rows_loaded == 1
     assert history_of(engine, "M-1") == [
         ("received", None),
@@ -286,8 +248,8 @@ def test_a_status_update_arriving_before_its_complaint_is_held_then_applied_when
     assert_conservation(engine, delivered={"mis": ["M-1"]})
 
     # re-running both days changes nothing
-    process_batch(mis_request(DAY), batch_of(DAY, [], [early]), engine)
-    process_batch(mis_request(day2), batch_of(day2, [mis_record("M-1")], arrived), engine)
+    process_batch(day_request("mis", DAY), batch_of(DAY, [], [early]), engine)
+    process_batch(day_request("mis", day2), batch_of(day2, [mis_record("M-1")], arrived), engine)
     assert len(history_of(engine, "M-1")) == 4
     assert scalar(engine, "SELECT COUNT(*) FROM held_status_event") == 1
     assert_conservation(engine, delivered={"mis": ["M-1"]})
@@ -302,7 +264,7 @@ def test_actions_of_a_quarantined_complaint_are_held_and_an_update_for_a_loaded_
     ]
     m3 = mis_record("M-3", status="acknowledged", resolved_at=None, source_updated_at=DAY.replace(hour=10))
     first = process_batch(
-        mis_request(DAY),
+        day_request("mis", DAY),
         batch_of(DAY, [mis_record("M-2", district_code=None), m3], m2_actions),
         engine,
     )
@@ -313,7 +275,7 @@ def test_actions_of_a_quarantined_complaint_are_held_and_an_update_for_a_loaded_
     day2 = DAY + timedelta(days=1)
     lone = StatusEvent("mis", "M-3", "resolved", day2.replace(hour=8), "ซ่อมเสร็จ")
     fixed = mis_record("M-2", status="acknowledged", resolved_at=None, source_updated_at=day2.replace(hour=9))
-    process_batch(mis_request(day2), batch_of(day2, [fixed], [lone]), engine)
+    process_batch(day_request("mis", day2), batch_of(day2, [fixed], [lone]), engine)
     assert [s for s, _ in history_of(engine, "M-2")] == ["received", "acknowledged"]
     assert ("resolved", "ซ่อมเสร็จ") in history_of(engine, "M-3")
     assert scalar(engine, "SELECT COUNT(*) FROM held_status_event WHERE applied_batch_id IS NULL") == 0

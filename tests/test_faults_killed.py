@@ -15,20 +15,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from adapter_fixtures import hotline_csv, hotline_row
-from complaints.adapters import ExtractRequest
-from complaints.config import load_config
+from adapter_fixtures import day_request, drop_hotline_file, hotline_row
 from complaints.ingest import ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
-from conftest import PG_ADMIN_URL, PROJECT_ROOT, PSEUDONYM_KEY
+from conftest import PG_ADMIN_URL, PROJECT_ROOT
 from invariants import assert_conservation
 
 pytestmark = pytest.mark.postgres
@@ -43,20 +41,8 @@ def drop_large_file(data_dir: Path, good: int, bad: int) -> list[str]:
     """One 1555 export of ``good`` valid rows and ``bad`` rows with an unknown district; its ticket ids."""
     tickets = [f"K{i:06d}" for i in range(good + bad)]
     file_rows = [hotline_row(t, BAD_DISTRICT if i >= good else None) for i, t in enumerate(tickets)]
-    inbox = data_dir / "inbox" / "1555"
-    inbox.mkdir(parents=True, exist_ok=True)
-    (inbox / "1555_20190115.csv").write_bytes(b"\xef\xbb\xbf" + hotline_csv(file_rows).encode("utf-8"))
+    drop_hotline_file(data_dir, "1555_20190115.csv", file_rows)
     return tickets
-
-
-def hotline_request(data_dir: Path) -> ExtractRequest:
-    return ExtractRequest(
-        channel=load_config().channels["hotline_1555"],
-        interval_start=DAY,
-        interval_end=DAY + timedelta(days=1),
-        pseudonym_key=PSEUDONYM_KEY,
-        data_dir=data_dir,
-    )
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -167,7 +153,7 @@ def test_a_load_killed_with_sigkill_mid_batch_leaves_none_of_it_and_the_retry_lo
         assert after_kill == dict.fromkeys(TABLES, 0)
     assert (tmp_path / "inbox" / "1555" / "1555_20190115.csv").exists(), "the file waits for the retry"
 
-    retry = ingest_channel(hotline_request(tmp_path), engine)
+    retry = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
     assert (retry.rows_read, retry.rows_loaded, retry.rows_quarantined) == (good + bad, good, bad)
     final = counts(engine)
     assert (final["complaint"], final["quarantine"], final["ingest_batch"], final["ingested_file"]) == (good, bad, 1, 1)
@@ -187,7 +173,7 @@ def test_a_connection_dropped_by_the_server_mid_load_rolls_back_and_the_retry_su
 
     def load() -> None:
         try:
-            outcome["summary"] = ingest_channel(hotline_request(tmp_path), engine)
+            outcome["summary"] = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
         except BaseException as exc:  # handed to the test thread
             outcome["error"] = exc
 
@@ -206,7 +192,7 @@ def test_a_connection_dropped_by_the_server_mid_load_rolls_back_and_the_retry_su
     assert "terminat" in str(outcome["error"])
     assert counts(engine) == dict.fromkeys(TABLES, 0)  # rolled back: nothing of the batch
 
-    retry = ingest_channel(hotline_request(tmp_path), engine)  # the pool replaces the dead connection
+    retry = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)  # the pool replaces the dead connection
     assert (retry.rows_read, retry.rows_loaded, retry.rows_quarantined) == (good + bad, good, bad)
     assert counts(engine)["complaint"] == good
     assert_conservation(engine, delivered={"hotline_1555": tickets})
@@ -238,7 +224,7 @@ def test_a_load_killed_with_sigkill_mid_batch_on_sqlite_leaves_none_of_it_and_th
     after_kill = counts(engine)
     assert wal.stat().st_size > 256 * 1024  # the uncommitted frames are there, and ignored:
     assert after_kill == dict.fromkeys(TABLES, 0)
-    retry = ingest_channel(hotline_request(tmp_path), engine)
+    retry = ingest_channel(day_request("hotline_1555", DAY, tmp_path), engine)
     assert (retry.rows_read, retry.rows_loaded, retry.rows_quarantined) == (good + bad, good, bad)
     assert counts(engine)["complaint"] == good
     assert_conservation(engine, delivered={"hotline_1555": tickets})
