@@ -27,3 +27,30 @@ def pseudonymise(value: str | None, key: str) -> str | None:
         raise ValueError("pseudonymisation key is empty: set the complaints_pseudonym_key connection")
     digest = hmac.new(key.encode("utf-8"), canonical_identity(str(value)).encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:32]
+
+
+# Personal numbers typed into free text (descriptions, resolution reports, action notes).
+# \d is Unicode-aware, so Thai digits (๐-๙) count as digits too; separators between digits are
+# a single space, hyphen or dot, as people write them: 1-2345-67890-12-3, 081-234-5678,
+# 02 123 4567, +66 81 234 5678. A digit right before or after keeps a longer number (a ticket
+# or an amount) from being cut in two.
+_SEP = r"[ \t.\-]?"
+NATIONAL_ID_IN_TEXT = re.compile(rf"(?<![\d+])\d(?:{_SEP}\d){{12}}(?!{_SEP}\d)")
+_PHONE_SEP = r"(?:\)?[ \t.\-]?)"  # also "(02) 123 4567"
+PHONE_IN_TEXT = re.compile(
+    rf"(?<![\d+])(?:\+{_SEP}[6๖][6๖]{_SEP}(?:\(?[0๐]\)?{_SEP})?|\(?[0๐])\d(?:{_PHONE_SEP}\d){{7,8}}(?!{_SEP}\d)"
+)
+NATIONAL_ID_MASK = "[เลขประจำตัวประชาชน]"
+PHONE_MASK = "[เบอร์โทรศัพท์]"
+
+
+def mask_personal_numbers(text: str | None) -> str | None:
+    """``text`` with Thai national id numbers and phone numbers replaced by a marker.
+
+    Free text is kept for the people who act on a complaint, but a caller's number typed in
+    it is personal data the warehouse must not hold (PDPA); the masked text still says that a
+    number was given. Ids first: a 13-digit id would otherwise partly look like a phone.
+    """
+    if not text:
+        return text
+    return PHONE_IN_TEXT.sub(PHONE_MASK, NATIONAL_ID_IN_TEXT.sub(NATIONAL_ID_MASK, text))
