@@ -8,6 +8,7 @@ row layout) and passes its own names in, so messages still name the source's fie
 
 from __future__ import annotations
 
+import csv
 import logging
 import math
 import re
@@ -22,6 +23,7 @@ from complaints.adapters import ExtractRequest, SourceError, redact_raw
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, StatusEvent, json_safe
 from complaints.config import (
     default_unit_for,
+    load_config,
     normalise_category,
     normalise_district,
     normalise_status,
@@ -34,6 +36,12 @@ log = logging.getLogger(__name__)
 
 LATITUDE_LIMIT = 90.0
 LONGITUDE_LIMIT = 180.0
+
+# The largest CSV field the file-drop adapters parse. The stdlib default (128 KiB) fails a
+# file with one long description as "malformed CSV"; above the configured
+# quarantine.max_text_chars the row is parsed and then quarantined with that reason instead.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 # -- values ----------------------------------------------------------------------------------
 
@@ -73,6 +81,13 @@ def is_coordinate(number: float, limit: float) -> bool:
     return math.isfinite(number) and abs(number) <= limit
 
 
+def swap_hint(latitude: float, longitude: float) -> str:
+    """`` (latitude and longitude swapped?)`` when the pair, swapped, lies in Bangkok; else ``""``."""
+    bounds = load_config().bangkok_bounds
+    swapped = bounds["lat_min"] <= longitude <= bounds["lat_max"] and bounds["lon_min"] <= latitude <= bounds["lon_max"]
+    return " (latitude and longitude swapped?)" if swapped else ""
+
+
 def coordinate(value: Any, field: str, limit: float, problems: list[str]) -> float | None:
     """One coordinate from a number or numeric text; None when absent, a problem when not a coordinate."""
     if value is None or value == "":
@@ -100,6 +115,13 @@ def coordinate_pair(
     """
     prefix = f"{where}." if where else ""
     before = len(problems)
+    try:
+        hint = swap_hint(float(lat_value), float(lon_value))
+    except (TypeError, ValueError):
+        hint = ""
+    if hint and not is_coordinate(float(lat_value), LATITUDE_LIMIT):
+        problems.append(f"{prefix}latitude/longitude {lat_value!r}, {lon_value!r} is not a coordinate{hint}")
+        return None, None
     lat = coordinate(lat_value, f"{prefix}latitude", LATITUDE_LIMIT, problems)
     lon = coordinate(lon_value, f"{prefix}longitude", LONGITUDE_LIMIT, problems)
     if len(problems) == before and (lat is None) != (lon is None):
