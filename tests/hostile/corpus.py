@@ -61,6 +61,8 @@ class Case:
     error: str | None = None  # regex the run's error must match (then nothing of that part loads)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # source id -> column values in complaint
     log: str | None = None  # regex a warning of the run must match
+    # Where hostile values are stored (not only parsed), the case also runs on PostgreSQL.
+    stores_hostile_values: bool = False
 
 
 # -- 1555 file drops -------------------------------------------------------------------------
@@ -186,6 +188,7 @@ def hotline_cases() -> list[Case]:
             drop_1555(lambda: hotline_bytes(filler(30), encoding="cp874")),
             loaded=30,
             stored={"F0007": {"description": THAI_DESCRIPTION, "district_code": "1004"}},
+            stores_hostile_values=True,
         ),
         Case(
             "1555 UTF-8 file with one Windows-874 row fails naming the byte and line",
@@ -240,6 +243,7 @@ def hotline_cases() -> list[Case]:
             with_hostile(*_nul_rows()),
             loaded=42,
             stored={"N0001": {"description": "ถนนชำรุด มีหลุม"}, "N0002": {"district_code": "1004"}},
+            stores_hostile_values=True,
         ),
         Case(
             "1555 a 10 MB description is quarantined for its length and the file loads",
@@ -247,6 +251,7 @@ def hotline_cases() -> list[Case]:
             with_hostile(hotline_row("L0001", {"รายละเอียด": "ก" * TEN_MB})),
             loaded=40,
             quarantined={"L0001": r"description longer than 20,000 characters"},
+            stores_hostile_values=True,
         ),
         Case(
             "1555 HTML and script in text fields are stored verbatim as data",
@@ -254,6 +259,7 @@ def hotline_cases() -> list[Case]:
             with_hostile(hotline_row("H0001", {"รายละเอียด": SCRIPT, "ผลการดำเนินการ": "<b>ok</b>&amp;"})),
             loaded=41,
             stored={"H0001": {"description": SCRIPT, "resolution_report": "<b>ok</b>&amp;"}},
+            stores_hostile_values=True,
         ),
         Case(
             "1555 SQL injection in every column is stored verbatim or quarantined, never executed",
@@ -267,6 +273,7 @@ def hotline_cases() -> list[Case]:
                 "S0002": {"resolution_report": INJECTIONS[2]},
                 "S0005": {"responsible_unit": None},
             },
+            stores_hostile_values=True,
         ),
         Case(
             "1555 zero-width and emoji characters inside Thai words",
@@ -293,6 +300,7 @@ def hotline_cases() -> list[Case]:
                     "description": f"ทาง{ZWSP}เท้า😡ชำรุด🙏🏽 ขยะ{ZWJ}ล้น",
                 }
             },
+            stores_hostile_values=True,
         ),
         Case(
             "1555 Christian-era years where the Buddhist era is promised are quarantined",
@@ -362,6 +370,7 @@ def hotline_cases() -> list[Case]:
                 "D0001": {"description": "รายงานฉบับแก้ไข", "status": "resolved"},
                 "D0002": {"description": "เวอร์ชัน B"},
             },
+            stores_hostile_values=True,
         ),
         Case(
             "1555 an added column is ignored with a warning naming it",
@@ -443,6 +452,7 @@ def traffy_cases() -> list[Case]:
                 "2022-INJ001": "unknown or missing category",
             },
             stored={"2022-INJ002": {"description": INJECTIONS[1] + SCRIPT}},
+            stores_hostile_values=True,
         ),
         Case(
             "Traffy a renamed column fails the file naming it",
@@ -507,6 +517,7 @@ def line_cases() -> list[Case]:
                     "responsible_unit": None,
                 }
             },
+            stores_hostile_values=True,
         ),
     ]
 
@@ -550,6 +561,7 @@ def mis_cases() -> list[Case]:
                 "BR-2562": r"received date before 2010-01-01 or in the future.*updated before received",
                 "BR-INJ": "unknown or missing district",
             },
+            stores_hostile_values=True,
         ),
     ]
 

@@ -56,6 +56,24 @@ def engine(warehouse_url):
     engine.dispose()
 
 
+# Every case on SQLite; on PostgreSQL too where hostile values get stored (parsing is the same).
+RUNS = [
+    pytest.param(case, database, id=f"{database}-{case.name}")
+    for case in CASES
+    for database in (("sqlite", "postgres") if case.stores_hostile_values else ("sqlite",))
+]
+
+
+@pytest.fixture
+def case_engine(request, tmp_path):
+    database = request.node.callspec.params["database"]
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}" if database == "sqlite" else request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
 def run_case(case: Case, engine: Engine, data_dir: Path) -> Exception | None:
     """Write the case's source, ingest it; the run's error, if it failed."""
     case.source(data_dir)
@@ -118,8 +136,9 @@ def assert_intact(engine: Engine) -> None:
         assert rows(engine, "PRAGMA foreign_key_check") == []
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_input_has_its_stated_outcome_and_loses_nothing(case: Case, engine, tmp_path, caplog):
+@pytest.mark.parametrize(("case", "database"), RUNS)
+def test_hostile_input_has_its_stated_outcome_and_loses_nothing(case: Case, database, case_engine, tmp_path, caplog):
+    engine = case_engine
     caplog.set_level(logging.WARNING)
     error = run_case(case, engine, tmp_path)
 
