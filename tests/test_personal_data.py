@@ -58,6 +58,39 @@ CUTOFF = date(2019, 3, 31)
 TOKEN = "personal-data-token"
 
 
+@pytest.mark.parametrize(
+    ("typed", "masked"),
+    [
+        ("โทร 0812345678 ด่วน", f"โทร {PHONE_MASK} ด่วน"),
+        ("โทร.081-234-5678", f"โทร.{PHONE_MASK}"),
+        ("สำนักงาน 02 123 4567 ต่อ 12", f"สำนักงาน {PHONE_MASK} ต่อ 12"),
+        ("(02) 123-4567", PHONE_MASK),
+        ("+66 81 234 5678/+66812345678", f"{PHONE_MASK}/{PHONE_MASK}"),
+        ("เบอร์ ๐๘๑๒๓๔๕๖๗๘", f"เบอร์ {PHONE_MASK}"),
+        ("บัตรประชาชน 1-2345-67890-12-3", f"บัตรประชาชน {NATIONAL_ID_MASK}"),
+        ("เลข 1234567890123 ครับ", f"เลข {NATIONAL_ID_MASK} ครับ"),
+        ("1 2345 67890 12 3", NATIONAL_ID_MASK),
+    ],
+)
+def test_thai_phone_and_national_id_numbers_in_free_text_are_masked(typed, masked):
+    assert mask_personal_numbers(typed) == masked
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "เลขที่รับแจ้ง 6201150001 ซอย 36",  # a ticket number does not start with 0
+        "15/01/2562 08:30 น.",
+        "ค่าเสียหาย 1,250,000 บาท",
+        "บ้านเลขที่ 12/345 หมู่ 6 รหัสไปรษณีย์ 10500",
+        "พิกัด 13.7246,100.5293",
+        "หมายเลขอ้างอิง 12345678901234",  # 14 digits: not an id
+    ],
+)
+def test_numbers_that_are_not_phones_or_ids_are_kept(kept):
+    assert mask_personal_numbers(kept) == kept
+
+
 @dataclass
 class Scan:
     """Where each planted value was found; ``places`` counts what was looked at."""
