@@ -97,3 +97,16 @@ def hotline_csv(rows: list[dict[str, str]], header: list[str] = HOTLINE_HEADER) 
     for row in rows:
         writer.writerow([row.get(h, "") for h in header])
     return buffer.getvalue()
+
+
+def empty_sqlite_mis(data_dir: Path) -> str:
+    """URL of a new SQLite MIS database ``<data_dir>/mis.sqlite`` with the MIS schema and no rows."""
+    from sqlalchemy import create_engine
+
+    from complaints.demo.mis_schema import create_mis_schema
+
+    url = f"sqlite:///{data_dir / 'mis.sqlite'}"
+    engine = create_engine(url)
+    create_mis_schema(engine)
+    engine.dispose()
+    return url

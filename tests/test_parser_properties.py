@@ -17,15 +17,14 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from adapter_fixtures import HOTLINE_HEADER, hotline_row
-from complaints.adapters import ExtractRequest
 from complaints.adapters import hotline_1555 as hotline
 from complaints.adapters import traffy_fondue as traffy
 from complaints.adapters._common import LATITUDE_LIMIT, LONGITUDE_LIMIT, clean_text, coordinate_pair
 from complaints.adapters.line import _timestamp as line_timestamp
-from complaints.config import load_config
 from complaints.pseudonym import NATIONAL_ID_MASK, PHONE_MASK, mask_personal_numbers, pseudonymise
 from complaints.thai_time import BANGKOK, BE_OFFSET, DateParseError, parse_be_datetime
 from conftest import PSEUDONYM_KEY
+from test_ingest import request as hotline_request
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -179,16 +178,6 @@ def test_any_set_literal_text_gives_labels_or_a_stated_problem(text):
 # -- 1555 CSV rows ---------------------------------------------------------------------------
 
 
-def _request(data_dir: Path) -> ExtractRequest:
-    return ExtractRequest(
-        channel=load_config().channels["hotline_1555"],
-        interval_start=datetime(2019, 1, 15, tzinfo=BANGKOK),
-        interval_end=datetime(2019, 1, 17, tzinfo=BANGKOK),
-        pseudonym_key=PSEUDONYM_KEY,
-        data_dir=data_dir,
-    )
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(THAI_TEXT, min_size=1, max_size=6),
@@ -211,7 +200,7 @@ def test_every_1555_row_is_read_back_with_its_text_whatever_it_holds(description
         inbox = Path(tmp) / "inbox" / "1555"
         inbox.mkdir(parents=True)
         (inbox / "1555_20190115.csv").write_bytes(data)
-        batch = hotline.read(_request(Path(tmp)), "1555_20190115.csv")
+        batch = hotline.read(hotline_request(Path(tmp)), "1555_20190115.csv")
     assert batch.rows_read == len(rows) and batch.rejects == []
     got = {r["source_id"]: r["description"] for r in batch.records}
     assert got == {f"P{n:04d}": mask_personal_numbers(clean_text(d)) for n, d in enumerate(descriptions)}

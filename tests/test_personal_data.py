@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from adapter_fixtures import START, hotline_csv, hotline_row, with_changes
+from adapter_fixtures import START, empty_sqlite_mis, hotline_csv, hotline_row, with_changes
 from complaints.adapters import ExtractRequest
 from complaints.config import load_config
 from complaints.demo.api_server import ApiServer
-from complaints.demo.mis_schema import create_mis_schema
 from complaints.ingest import ingest_channel
 from complaints.overdue import compute_digest, publish_digest
 from complaints.pseudonym import NATIONAL_ID_MASK, PHONE_MASK, mask_personal_numbers, pseudonymise
@@ -149,10 +148,7 @@ _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
 def _mis(data_dir: Path) -> str:
-    url = f"sqlite:///{data_dir / 'mis.sqlite'}"
-    engine = create_engine(url)
-    create_mis_schema(engine)
-    engine.dispose()
+    url = empty_sqlite_mis(data_dir)
     updated = datetime(2019, 1, 15, 10, 0)
     person = {"complainant_name": NAME, "complainant_phone": PHONE, "detail": TYPED, "result_detail": TYPED_2}
     _insert(

@@ -526,17 +526,11 @@ def line_cases() -> list[Case]:
 
 
 def mis_rows(complaints: list[dict[str, Any]]) -> Callable[[Path], None]:
-    from sqlalchemy import create_engine
-
-    from complaints.demo.mis_schema import create_mis_schema
+    from adapter_fixtures import empty_sqlite_mis
     from test_adapter_mis import _insert
 
     def write(data_dir: Path) -> None:
-        url = f"sqlite:///{data_dir / 'mis.sqlite'}"
-        engine = create_engine(url)
-        create_mis_schema(engine)
-        engine.dispose()
-        _insert(url, complaints, [])
+        _insert(empty_sqlite_mis(data_dir), complaints, [])
 
     return write
 

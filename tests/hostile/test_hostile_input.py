@@ -48,14 +48,6 @@ INTERVALS = {
 }
 
 
-@pytest.fixture
-def engine(warehouse_url):
-    engine = make_engine(warehouse_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
-
-
 # Every case on SQLite; on PostgreSQL too where hostile values get stored (parsing is the same).
 RUNS = [
     pytest.param(case, database, id=f"{database}-{case.name}")
@@ -167,7 +159,9 @@ def test_hostile_input_has_its_stated_outcome_and_loses_nothing(case: Case, data
         assert any(re.search(case.log, r.getMessage()) for r in caplog.records), case.log
 
 
-def test_a_failed_file_stays_in_the_inbox_for_a_corrected_delivery(engine, tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_a_failed_file_stays_in_the_inbox_for_a_corrected_delivery(database, case_engine, tmp_path):
+    engine = case_engine
     case = next(c for c in CASES if "renamed column fails the file" in c.name and c.channel == "hotline_1555")
     assert run_case(case, engine, tmp_path) is not None
     assert [p.name for p in (tmp_path / "inbox" / "1555").iterdir()] == ["1555_20190115.csv"]
