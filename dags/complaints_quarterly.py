@@ -34,6 +34,9 @@ run takes any cut-off date in the `cutoff` param (the 2562 reports were cut off 
 3. **publish_report** — renders PDF/XLSX/HTML from that snapshot and publishes them
    atomically to the shared drive (`quarterly.publish` in pipeline.yaml); a re-publish keeps
    the previous files under `_previous/`.
+4. **publish_open311** — writes every matter of the fiscal year so far as Open311 GeoReport v2
+   JSON (`services.json` and one `requests-<date>.json` per day, no personal data) and
+   publishes them beside the reports, in `open311/`.
 
 **On failure**: compute errors usually mean a missing rubric for the fiscal year (add
 `include/config/rubric/fy<year>.yaml`) or an unreachable warehouse. Publish errors name
@@ -69,6 +72,13 @@ def publish_report(**context) -> list[str]:
     return publish_quarterly_report(context)
 
 
+@task(doc_md="Publishes the fiscal year's matters as of the cut-off as Open311 GeoReport v2 JSON beside the reports.")
+def publish_open311(**context) -> int:
+    from complaints.airflow_tasks import publish_quarterly_georeport
+
+    return publish_quarterly_georeport(context)
+
+
 with DAG(
     dag_id="complaints_quarterly_indicator",
     description="Quarterly complaint-handling indicator and its published reports",
@@ -98,4 +108,5 @@ with DAG(
     },
     doc_md=DAG_DOC,
 ) as dag:
-    wait_for_daily_loads() >> compute_indicator() >> publish_report()
+    computed = wait_for_daily_loads() >> compute_indicator()
+    computed >> [publish_report(), publish_open311()]

@@ -89,7 +89,15 @@ def test_quarterly_run_publishes_pdf_xlsx_and_html_with_the_published_figures(lo
     assert "1,669" in html and "98.08" in html and "30 สิงหาคม 2562" in html
     with loaded_warehouse["engine"].connect() as conn:
         stored = conn.execute(text("SELECT fiscal_year_be, cutoff FROM indicator_snapshot")).all()
+        in_window = conn.execute(
+            text("SELECT COUNT(*) FROM complaint WHERE received_date BETWEEN '2018-10-01' AND '2019-08-30'")
+        ).scalar_one()
     assert [(fy, str(cutoff)) for fy, cutoff in stored] == [(2562, "2019-08-30")]
+    georeport = sorted((folder / "open311").glob("requests-*.json"))
+    assert georeport[0].name >= "requests-2018-10-01.json" and georeport[-1].name <= "requests-2019-08-30.json"
+    published = [item for path in georeport for item in json.loads(path.read_text("utf-8"))]
+    assert len(published) == in_window and (folder / "open311" / "services.json").is_file()
+    assert {item["status"] for item in published} == {"open", "closed"}
 
 
 def test_republishing_a_quarter_replaces_the_files_and_keeps_the_previous_ones(loaded_warehouse, quarterly_dag):

@@ -46,3 +46,20 @@ def test_pseudonyms_are_stable_keyed_and_fold_phone_formatting():
 def test_pseudonymising_without_a_key_is_an_error():
     with pytest.raises(ValueError, match="key is empty"):
         pseudonymise("0812345678", "")
+
+
+def test_phone_and_national_id_numbers_typed_into_free_text_are_masked_and_other_numbers_kept() -> None:
+    from complaints.pseudonym import NATIONAL_ID_MASK, PHONE_MASK, mask_personal_numbers
+
+    typed = {
+        "โทร 081-234-5678 ด่วน": f"โทร {PHONE_MASK} ด่วน",
+        "ติดต่อ 0812345678": f"ติดต่อ {PHONE_MASK}",
+        "สำนักงาน 02 123 4567": f"สำนักงาน {PHONE_MASK}",
+        "call +66 81 234 5678.": f"call {PHONE_MASK}.",
+        "บัตร 1-2345-67890-12-3": f"บัตร {NATIONAL_ID_MASK}",
+        "เลขบัตร1234567890123ครับ": f"เลขบัตร{NATIONAL_ID_MASK}ครับ",
+        "เลขที่ 2562/123 จำนวน 15000 บาท": "เลขที่ 2562/123 จำนวน 15000 บาท",
+        "ticket 20190115123456": "ticket 20190115123456",
+    }
+    assert {text: mask_personal_numbers(text) for text in typed} == typed
+    assert mask_personal_numbers(None) is None and mask_personal_numbers("") == ""

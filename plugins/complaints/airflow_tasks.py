@@ -199,3 +199,10 @@ def publish_quarterly_report(context: dict[str, Any]) -> list[str]:
 
     params = context.get("params") or {}
     return render_and_publish(reporting_engine(), quarterly_cutoff(context), params.get("unit") or None)
+
+
+def publish_quarterly_georeport(context: dict[str, Any]) -> int:
+    from complaints.quarterly import publish_georeport
+
+    params = context.get("params") or {}
+    return len(publish_georeport(reporting_engine(), quarterly_cutoff(context), params.get("unit") or None))

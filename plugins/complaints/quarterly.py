@@ -15,13 +15,15 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from complaints.config import load_config
-from complaints.fiscal import fiscal_year_be
+from complaints.fiscal import fiscal_quarter, fiscal_year_be
 from complaints.indicator.business_calendar import end_of_day_bound
 from complaints.indicator.compute import COVERING_OUTCOMES, compute_indicator, run_query
 from complaints.indicator.result import IndicatorResult, result_from_json, result_to_json
 from complaints.paths import read_sql
 
 log = logging.getLogger(__name__)
+
+GEOREPORT_FOLDER = "open311"
 
 
 def stale_channels(engine: Engine, cutoff: date) -> list[str]:
@@ -79,4 +81,20 @@ def render_and_publish(engine: Engine, cutoff: date, unit: str | None = None) ->
         )
     for path in published:
         log.info("published %s", path)
+    return published
+
+
+def publish_georeport(engine: Engine, cutoff: date, unit: str | None = None) -> list[str]:
+    """Publish the fiscal year's matters as of ``cutoff`` in Open311 GeoReport v2 JSON beside the
+    reports, in their folder's ``open311/`` (``complaints.open311_export``)."""
+    from complaints.open311_export import write_georeport_files
+    from complaints.publish import publication_folder, publish_files, target_from_config
+
+    settings = load_config().raw["quarterly"]
+    unit = unit or settings["report_unit"]
+    with tempfile.TemporaryDirectory(prefix="open311-") as work:
+        files = write_georeport_files(engine, cutoff, Path(work))
+        folder = publication_folder(fiscal_year_be(cutoff), fiscal_quarter(cutoff), unit) / GEOREPORT_FOLDER
+        published = publish_files(files, target_from_config(settings["publish"]), folder)
+    log.info("published %d Open311 GeoReport v2 file(s) to %s", len(published), folder)
     return published

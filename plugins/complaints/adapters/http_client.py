@@ -94,8 +94,8 @@ class ApiClient:
     """GETs JSON pages from one API with retries, a timeout and token auth.
 
     ``auth="bearer"`` sends ``Authorization: Bearer <token>``; ``auth="query"`` adds
-    ``access_token=<token>`` to the query string unless the URL already carries one
-    (Graph API ``paging.next`` links do).
+    ``<token_param>=<token>`` (``access_token`` by default; Open311 says ``api_key``) to the
+    query string unless the URL already carries one (Graph API ``paging.next`` links do).
     """
 
     def __init__(
@@ -104,6 +104,7 @@ class ApiClient:
         token: str | None = None,
         *,
         auth: Literal["bearer", "query"] = "bearer",
+        token_param: str = "access_token",
         retry: RetrySettings | None = None,
         user_agent: str = "bma-complaints-pipeline/1.0",
     ) -> None:
@@ -112,6 +113,7 @@ class ApiClient:
         self.base_url = base_url.rstrip("/") + "/"
         self.token = token or None
         self.auth = auth
+        self.token_param = token_param
         self.retry = retry or RetrySettings()
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
@@ -138,12 +140,15 @@ class ApiClient:
         self.session.mount("https://", adapter)
 
     @classmethod
-    def for_request(cls, request: ExtractRequest, *, auth: Literal["bearer", "query"]) -> ApiClient:
+    def for_request(
+        cls, request: ExtractRequest, *, auth: Literal["bearer", "query"], token_param: str = "access_token"
+    ) -> ApiClient:
         """A client for the request's API: its base URL and token, retries from the channel's settings."""
         return cls(
             request.source_url or "",
             request.source_token,
             auth=auth,
+            token_param=token_param,
             retry=RetrySettings.from_settings(request.channel.settings),
         )
 
@@ -167,8 +172,8 @@ class ApiClient:
 
     def _params(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         out = dict(params or {})
-        if self.token and self.auth == "query" and "access_token=" not in url:
-            out.setdefault("access_token", self.token)
+        if self.token and self.auth == "query" and f"{self.token_param}=" not in url:
+            out.setdefault(self.token_param, self.token)
         return out
 
     def get_json(self, url: str, params: dict[str, Any] | None = None, *, what: str = "page") -> JsonPage:

@@ -12,7 +12,12 @@ JSON lists the demo generator writes:
 * ``<data>/sources/traffy_fondue_tickets.json``: Traffy Fondue tickets, served by
   ``GET /traffy/v1/tickets?last_activity_start=<ISO>&last_activity_end=<ISO>&offset=<n>&limit=<k>``
   (filter on ``last_activity`` in ``[start, end)``, offset paging with ``total``; open data,
-  so no token is asked for).
+  so no token is asked for);
+* ``<data>/sources/open311_requests.json``: Open311 GeoReport v2 service requests, served by
+  ``GET /open311/v2/requests.json?start_date=<ISO>&end_date=<ISO>`` (filter on
+  ``requested_datetime`` in ``[start_date, end_date]``, both ends included as the standard says,
+  at most ``open311_max_requests`` per answer, oldest first: a client narrows the dates to
+  page), and ``GET /open311/v2/services.json`` from ``<data>/sources/open311_services.json``.
 
 With ``flaky=True`` the first request for each distinct page answers ``503`` once, so a
 client has to retry. ``faults`` makes given pages fail for good, for tests of the error
@@ -47,13 +52,17 @@ DEFAULT_PAGE_ID = "104857"
 LINE_EVENTS_FILE = Path("sources") / "line_events.json"
 FACEBOOK_POSTS_FILE = Path("sources") / "facebook_posts.json"
 TRAFFY_TICKETS_FILE = Path("sources") / "traffy_fondue_tickets.json"
+OPEN311_REQUESTS_FILE = Path("sources") / "open311_requests.json"
+OPEN311_SERVICES_FILE = Path("sources") / "open311_services.json"
+OPEN311_DEFAULT_MAX_REQUESTS = 1000
 TRAFFY_DEFAULT_LIMIT, TRAFFY_MAX_LIMIT = 1000, 5000
 LINE_DEFAULT_LIMIT, LINE_MAX_LIMIT = 100, 1000
 FACEBOOK_DEFAULT_LIMIT, FACEBOOK_MAX_LIMIT = 25, 500
 FAULT_KINDS = ("error", "malformed")
 _FACEBOOK_PATH_PREFIX = "/v19.0/"
 _TRAFFY_PATH = "/traffy/v1/tickets"
-API_NAMES = ("line", "facebook", "traffy")
+_OPEN311_PREFIX = "/open311/v2/"
+API_NAMES = ("line", "facebook", "traffy", "open311")
 
 
 class _BadRequest(Exception):
@@ -140,6 +149,7 @@ class ApiServer:
         page_id: str = DEFAULT_PAGE_ID,
         faults: dict[tuple[str, int], str] | None = None,
         quiet: bool = True,
+        open311_max_requests: int = OPEN311_DEFAULT_MAX_REQUESTS,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.token = token or None
@@ -153,6 +163,7 @@ class ApiServer:
                     f"fault {(api, page)!r}: {kind!r}: api must be one of {API_NAMES}, kind one of {FAULT_KINDS}"
                 )
         self.quiet = quiet
+        self.open311_max_requests = open311_max_requests
         self.hits: Counter[str] = Counter()  # requests per distinct page (tokens left out of the key)
         self._failed_once: set[str] = set()
         self._lock = threading.Lock()
@@ -273,6 +284,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._facebook(parts.path, query)
             elif parts.path == _TRAFFY_PATH:
                 self._traffy(parts.path, query)
+            elif parts.path == _OPEN311_PREFIX + "requests.json":
+                self._open311_requests(parts.path, query)
+            elif parts.path == _OPEN311_PREFIX + "services.json":
+                self._json(200, self.api.load(OPEN311_SERVICES_FILE))
             else:
                 self._json(404, {"message": f"no such endpoint: {parts.path}"})
         except _BadRequest as exc:
@@ -408,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- Traffy Fondue ----------------------------------------------------------------------
 
-    def _traffy_bound(self, query: dict[str, str], name: str) -> datetime | None:
+    def _iso_bound(self, query: dict[str, str], name: str) -> datetime | None:
         if not query.get(name):
             return None
         stamp = _traffy_time(query[name])
@@ -426,7 +441,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self._broken(self.api.faults.get(("traffy", page))):
             return
-        start, end = self._traffy_bound(query, "last_activity_start"), self._traffy_bound(query, "last_activity_end")
+        start, end = self._iso_bound(query, "last_activity_start"), self._iso_bound(query, "last_activity_end")
         keyed = []
         for ticket in self.api.load(TRAFFY_TICKETS_FILE):
             key = _traffy_sort_key(ticket)
@@ -437,6 +452,22 @@ class _Handler(BaseHTTPRequestHandler):
         keyed.sort(key=lambda pair: pair[0])
         results = [ticket for _, ticket in keyed[offset : offset + limit]]
         self._json(200, {"total": len(keyed), "offset": offset, "limit": limit, "results": results})
+
+    # -- Open311 GeoReport v2 ----------------------------------------------------------------
+
+    def _open311_requests(self, path: str, query: dict[str, str]) -> None:
+        if self._gate("open311", path, query, 1) or self._broken(self.api.faults.get(("open311", 1))):
+            return
+        start, end = self._iso_bound(query, "start_date"), self._iso_bound(query, "end_date")
+        keyed = []
+        for item in self.api.load(OPEN311_REQUESTS_FILE):
+            created = _traffy_time(item.get("requested_datetime")) if isinstance(item, dict) else None
+            if created is None:
+                log.warning("Open311 request without a readable requested_datetime, not served: %r", item)
+            elif (start is None or created >= start) and (end is None or created <= end):
+                keyed.append(((created, str(item.get("service_request_id"))), item))
+        keyed.sort(key=lambda pair: pair[0])
+        self._json(200, [item for _, item in keyed[: self.api.open311_max_requests]])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from complaints.demo.environment import AIRFLOW_HOME, API_TOKEN, airflow_env, demo_pseudonym_key
 from complaints.paths import PROJECT_ROOT, data_dir
+from complaints.quarterly import GEOREPORT_FOLDER
 
 DEMO_START = "2018-10-01"
 DEMO_END = "2019-11-01"  # status updates of the fiscal year keep arriving in October
@@ -128,8 +129,12 @@ def main() -> None:
     print_indicators(warehouse)
     shared_drive = data / "shared-drive"
     print(f"    published reports (shared drive {shared_drive}):")
-    for path in sorted(p for p in shared_drive.rglob("*") if p.is_file() and "_previous" not in p.parts):
-        print(f"      {path}")
+    published = sorted(p for p in shared_drive.rglob("*") if p.is_file() and "_previous" not in p.parts)
+    for path in published:
+        if GEOREPORT_FOLDER not in path.parts:
+            print(f"      {path}")
+    for folder in sorted({p.parent for p in published if p.parent.name == GEOREPORT_FOLDER}):
+        print(f"      {folder}/ ({sum(1 for p in published if p.parent == folder)} Open311 GeoReport v2 files)")
     print(f"demo finished in {time.monotonic() - started:.0f} s")
 
 
