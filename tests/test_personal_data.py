@@ -1,11 +1,11 @@
 """No personal data leaves extraction: known names, phone numbers, national id numbers and
 LINE/Facebook user ids are fed through every channel (MIS, 1555, LINE, Facebook, Traffy Fondue),
 in the personal fields and typed into descriptions, resolution texts and action notes, in rows
-that load and rows that are quarantined. After ingest, the quarterly indicator, the report
-(PDF, XLSX, HTML) published to the shared drive and the overdue digest, every cell of every
-warehouse table, every file the pipeline wrote (reports, digest, Data Docs) and every captured
-log line and console output are scanned for those values. The scanner is shown to find each
-kind of planted value, so a leak would fail the test."""
+that load and rows that are quarantined. After ingest, the quarterly indicator, the report (PDF,
+XLSX, HTML) and the Open311 GeoReport export published to the shared drive, and the overdue
+digest, every cell of every warehouse table, every file the pipeline wrote (reports, GeoReport,
+digest, Data Docs) and every captured log line and console output are scanned for those values.
+The scanner is shown to find each kind of planted value, so a leak would fail the test."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from complaints.ingest import ingest_channel
 from complaints.overdue import compute_digest, publish_digest
 from complaints.pseudonym import NATIONAL_ID_MASK, PHONE_MASK, mask_personal_numbers, pseudonymise
 from complaints.publish import LocalFolderTarget
-from complaints.quarterly import compute_and_store, render_and_publish
+from complaints.quarterly import compute_and_store, publish_georeport, render_and_publish
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY
@@ -243,6 +243,8 @@ def pipeline_run(tmp_path, monkeypatch, caplog, capsys):
 
     compute_and_store(engine, CUTOFF)
     published = render_and_publish(engine, CUTOFF)
+    georeport = publish_georeport(engine, CUTOFF)  # descriptions and resolution notes, as JSON
+    assert georeport
     digest = compute_digest(engine, date(2019, 1, 18), 3)
     publish_digest(digest, LocalFolderTarget(data_dir / "shared-drive"))
     yield engine, data_dir, summaries, published

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from complaints.indicator.business_calendar import ensure_calendar
 from complaints.indicator.compute import compute_indicator
+from complaints.open311_export import write_georeport_files
 from complaints.overdue import compute_digest
 from complaints.quarterly import compute_and_store, load_snapshot
 from complaints.roles import grant_reporting_role, reporting_role_statements
@@ -57,7 +58,7 @@ def owner_and_reader() -> Iterator[tuple[Engine, Engine, str]]:
             owner.dispose()
 
 
-def test_the_indicator_and_the_digest_computed_as_the_reporting_role_equal_the_owners(owner_and_reader):
+def test_the_indicator_and_the_digest_computed_as_the_reporting_role_equal_the_owners(owner_and_reader, tmp_path):
     owner, reader, role = owner_and_reader
     with reader.connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar_one() == role
@@ -68,6 +69,9 @@ def test_the_indicator_and_the_digest_computed_as_the_reporting_role_equal_the_o
     digest = compute_digest(reader, AS_OF, 3, writer=owner)
     assert digest.units == compute_digest(owner, AS_OF, 3).units
     assert sum(len(u.matters) for u in digest.units) > 0
+    as_reader_files = write_georeport_files(reader, CUTOFF, tmp_path / "reader")
+    as_owner_files = write_georeport_files(owner, CUTOFF, tmp_path / "owner")
+    assert as_reader_files and [p.read_bytes() for p in as_reader_files] == [p.read_bytes() for p in as_owner_files]
     # The quarterly task: computed as the reader, stored by the owner, read back as the reader.
     stored = compute_and_store(owner, CUTOFF, reader)
     assert load_snapshot(reader, CUTOFF).totals == stored.totals == as_owner.totals
