@@ -117,3 +117,16 @@ def drop_hotline_file(data_dir: Path, name: str, rows: list[dict[str, str]]) -> 
     content = b"\xef\xbb\xbf" + hotline_csv(rows).encode("utf-8")
     (inbox / name).write_bytes(content)
     return content
+
+
+def empty_sqlite_mis(data_dir: Path) -> str:
+    """URL of a new SQLite MIS database ``<data_dir>/mis.sqlite`` with the MIS schema and no rows."""
+    from sqlalchemy import create_engine
+
+    from complaints.demo.mis_schema import create_mis_schema
+
+    url = f"sqlite:///{data_dir / 'mis.sqlite'}"
+    engine = create_engine(url)
+    create_mis_schema(engine)
+    engine.dispose()
+    return url

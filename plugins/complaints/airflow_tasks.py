@@ -16,7 +16,11 @@ from complaints.thai_time import BANGKOK
 log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "complaints_warehouse"
+# The reporting queries' read-only login; without this connection they use the warehouse's.
+REPORTING_CONN_ID = "complaints_warehouse_reporting"
 PSEUDONYM_KEY_CONN_ID = "complaints_pseudonym_key"
+# Shorter keys are guessable: a pseudonym could then be reversed by hashing every phone number.
+MIN_PSEUDONYM_KEY_CHARS = 16
 
 _DRIVERS = {"postgres": "postgresql+psycopg2", "postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}
 
@@ -58,6 +62,33 @@ def warehouse_engine() -> Any:
     from complaints.warehouse import make_engine
 
     return make_engine(sqlalchemy_url(_get_connection(WAREHOUSE_CONN_ID)))
+
+
+def reporting_engine() -> Any:
+    """The engine the reporting queries read through: the ``complaints_warehouse_reporting``
+    connection (a read-only role, see include/sql/roles/), else the warehouse connection."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from complaints.warehouse import make_engine
+
+    try:
+        conn = _get_connection(REPORTING_CONN_ID)
+    except AirflowNotFoundException:
+        log.info("no %s connection: reporting queries use %s", REPORTING_CONN_ID, WAREHOUSE_CONN_ID)
+        conn = _get_connection(WAREHOUSE_CONN_ID)
+    return make_engine(sqlalchemy_url(conn))
+
+
+def pseudonym_key() -> str:
+    """The pseudonymisation key: the password of the ``complaints_pseudonym_key`` connection
+    (a secrets backend or an ``AIRFLOW_CONN_*`` variable), never a value from the repository."""
+    key = _get_connection(PSEUDONYM_KEY_CONN_ID).password or ""
+    if len(key) < MIN_PSEUDONYM_KEY_CHARS:
+        raise ValueError(
+            f"the {PSEUDONYM_KEY_CONN_ID} connection's password must be a random secret of at least "
+            f"{MIN_PSEUDONYM_KEY_CHARS} characters (32+ random bytes recommended)"
+        )
+    return key
 
 
 def run_interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -116,7 +147,7 @@ def ingest(channel_code: str, context: dict[str, Any]) -> dict[str, Any]:
         channel=channel,
         interval_start=start,
         interval_end=end,
-        pseudonym_key=_get_connection(PSEUDONYM_KEY_CONN_ID).password or "",
+        pseudonym_key=pseudonym_key(),
         source_url=source_url,
         source_token=token,
         data_dir=data_dir(),
@@ -140,7 +171,7 @@ def daily_loads_cover_cutoff(context: dict[str, Any]) -> bool:
     from complaints.quarterly import stale_channels
 
     cutoff = quarterly_cutoff(context)
-    stale = stale_channels(warehouse_engine(), cutoff)
+    stale = stale_channels(reporting_engine(), cutoff)
     if not stale:
         return True
     waited = datetime.now(UTC) - context["dag_run"].start_date
@@ -155,7 +186,7 @@ def daily_loads_cover_cutoff(context: dict[str, Any]) -> bool:
 def compute_quarterly_indicator(context: dict[str, Any]) -> dict[str, Any]:
     from complaints.quarterly import compute_and_store
 
-    result = compute_and_store(warehouse_engine(), quarterly_cutoff(context))
+    result = compute_and_store(warehouse_engine(), quarterly_cutoff(context), reporting_engine())
     return {
         "fiscal_year_be": result.fiscal_year_be,
         "cutoff": result.cutoff.isoformat(),
@@ -172,11 +203,11 @@ def publish_quarterly_report(context: dict[str, Any]) -> list[str]:
     from complaints.quarterly import render_and_publish
 
     params = context.get("params") or {}
-    return render_and_publish(warehouse_engine(), quarterly_cutoff(context), params.get("unit") or None)
+    return render_and_publish(reporting_engine(), quarterly_cutoff(context), params.get("unit") or None)
 
 
 def publish_quarterly_georeport(context: dict[str, Any]) -> int:
     from complaints.quarterly import publish_georeport
 
     params = context.get("params") or {}
-    return len(publish_georeport(warehouse_engine(), quarterly_cutoff(context), params.get("unit") or None))
+    return len(publish_georeport(reporting_engine(), quarterly_cutoff(context), params.get("unit") or None))

@@ -70,6 +70,10 @@ class PipelineConfig:
         return self.raw["timezone"]
 
     @property
+    def max_text_chars(self) -> int:
+        return int(self.raw["quarantine"]["max_text_chars"])
+
+    @property
     def max_failed_share(self) -> float:
         return float(self.raw["quarantine"]["max_failed_share"])
 

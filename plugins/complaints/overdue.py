@@ -43,7 +43,7 @@ from complaints.fiscal import fiscal_year_be, fiscal_year_start
 from complaints.indicator.business_calendar import (
     as_date,
     calendar_covers,
-    create_calendar_table,
+    calendar_exists,
     end_of_day_bound,
     ensure_calendar,
 )
@@ -190,9 +190,10 @@ def _query(conn: Connection, name: str, params: Mapping[str, Any]) -> list[dict[
     return [dict(row) for row in conn.execute(text(sql).bindparams(*expanding), dict(params)).mappings()]
 
 
-def _ensure_calendar(engine: Engine, as_of: date, rubric: Rubric, look_ahead: int) -> None:
-    """The calendar must hold every received date of a listed matter and every due date."""
-    create_calendar_table(engine)
+def _ensure_calendar(engine: Engine, as_of: date, rubric: Rubric, look_ahead: int, writer: Engine) -> None:
+    """The calendar must hold every received date of a listed matter and every due date.
+
+    Reads through ``engine`` (possibly the read-only reporting role), writes through ``writer``."""
     with engine.connect() as conn:
         [row] = _query(conn, "earliest_received", {"as_of": as_of})
     first = min(as_of, as_date(row["first_day"]) or as_of)
@@ -200,8 +201,8 @@ def _ensure_calendar(engine: Engine, as_of: date, rubric: Rubric, look_ahead: in
     # for weekends and the longest run of holidays (Songkran with its substitution days).
     ahead = max(rubric.resolution_within_business_days, rubric.response.within_business_days, look_ahead)
     last = as_of + timedelta(days=2 * ahead + 31)
-    if not calendar_covers(engine, first, last):
-        ensure_calendar(engine, first, last)
+    if not calendar_exists(engine) or not calendar_covers(engine, first, last):
+        ensure_calendar(writer, first, last)
 
 
 def _matter(row: Mapping[str, Any]) -> DueMatter:
@@ -261,9 +262,17 @@ def _units(rows: list[dict[str, Any]]) -> list[UnitDigest]:
 
 
 def compute_digest(
-    engine: Engine, as_of: date, look_ahead_business_days: int | None = None, rubric: Rubric | None = None
+    engine: Engine,
+    as_of: date,
+    look_ahead_business_days: int | None = None,
+    rubric: Rubric | None = None,
+    *,
+    writer: Engine | None = None,
 ) -> OverdueDigest:
-    """The digest as of the end of the Bangkok day ``as_of``, with the limits of its fiscal year's rubric."""
+    """The digest as of the end of the Bangkok day ``as_of``, with the limits of its fiscal year's rubric.
+
+    The queries run through ``engine`` (the read-only reporting role may be used); ``writer``
+    (default ``engine``) only completes the business calendar when it is short."""
     if isinstance(as_of, datetime):
         raise TypeError("as_of is a Bangkok calendar date, not a datetime")
     as_of = date(as_of.year, as_of.month, as_of.day)  # a plain date: the DB drivers do not know pendulum's
@@ -272,7 +281,7 @@ def compute_digest(
         look_ahead = digest_settings().look_ahead_business_days
     fiscal_year = fiscal_year_be(as_of)
     rubric = rubric or load_rubric(fiscal_year)
-    _ensure_calendar(engine, as_of, rubric, look_ahead)
+    _ensure_calendar(engine, as_of, rubric, look_ahead, writer or engine)
     asof_before = end_of_day_bound(as_of)
     params = {
         "as_of": as_of,

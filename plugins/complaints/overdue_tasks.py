@@ -28,16 +28,17 @@ def digest_as_of(context: dict[str, Any]) -> date:
 
 def publish_overdue_digest(context: dict[str, Any]) -> dict[str, Any]:
     """Compute the digest, publish every unit's files, return the summary for the e-mail task."""
-    from complaints.airflow_tasks import warehouse_engine
+    from complaints.airflow_tasks import reporting_engine, warehouse_engine
     from complaints.overdue import compute_digest, digest_settings, publish_digest
     from complaints.publish import target_from_config
 
     settings = digest_settings()
-    engine = warehouse_engine()
+    engine, writer = reporting_engine(), warehouse_engine()
     try:
-        digest = compute_digest(engine, digest_as_of(context), settings.look_ahead_business_days)
+        digest = compute_digest(engine, digest_as_of(context), settings.look_ahead_business_days, writer=writer)
     finally:
         engine.dispose()
+        writer.dispose()
     summary = publish_digest(digest, target_from_config(settings.publish))
     totals = summary.totals
     log.info(

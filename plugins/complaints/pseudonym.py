@@ -29,17 +29,28 @@ def pseudonymise(value: str | None, key: str) -> str | None:
     return digest.hexdigest()[:32]
 
 
-# Thai national id (13 digits, often written 1-2345-67890-12-3) and phone numbers (mobile
-# 0[689]x-xxx-xxxx, Bangkok 02-xxx-xxxx, +66 forms), with spaces, dashes or dots between groups.
-# Digits glued to other digits are not matched, so amounts and ticket numbers stay as they are.
-_NATIONAL_ID = re.compile(r"(?<!\d)\d[\s\-.]?\d{4}[\s\-.]?\d{5}[\s\-.]?\d{2}[\s\-.]?\d(?!\d)")
-_PHONE = re.compile(r"(?<![\d+])(?:\+66[\s\-.]?|0)(?:[689]\d|2)[\s\-.]?\d{3}[\s\-.]?\d{3,4}(?!\d)")
+# Personal numbers typed into free text (descriptions, resolution reports, action notes).
+# \d is Unicode-aware, so Thai digits (๐-๙) count as digits too; separators between digits are
+# a single space, hyphen or dot, as people write them: 1-2345-67890-12-3, 081-234-5678,
+# 02 123 4567, +66 81 234 5678. A digit right before or after keeps a longer number (a ticket
+# or an amount) from being cut in two.
+_SEP = r"[ \t.\-]?"
+NATIONAL_ID_IN_TEXT = re.compile(rf"(?<![\d+])\d(?:{_SEP}\d){{12}}(?!{_SEP}\d)")
+_PHONE_SEP = r"(?:\)?[ \t.\-]?)"  # also "(02) 123 4567"
+PHONE_IN_TEXT = re.compile(
+    rf"(?<![\d+])(?:\+{_SEP}[6๖][6๖]{_SEP}(?:\(?[0๐]\)?{_SEP})?|\(?[0๐])\d(?:{_PHONE_SEP}\d){{7,8}}(?!{_SEP}\d)"
+)
 NATIONAL_ID_MASK = "[เลขประจำตัวประชาชน]"
 PHONE_MASK = "[เบอร์โทรศัพท์]"
 
 
 def mask_personal_numbers(text: str | None) -> str | None:
-    """Free text with the national id and phone numbers a citizen typed into it masked."""
+    """``text`` with Thai national id numbers and phone numbers replaced by a marker.
+
+    Free text is kept for the people who act on a complaint, but a caller's number typed in
+    it is personal data the warehouse must not hold (PDPA); the masked text still says that a
+    number was given. Ids first: a 13-digit id would otherwise partly look like a phone.
+    """
     if not text:
         return text
-    return _PHONE.sub(PHONE_MASK, _NATIONAL_ID.sub(NATIONAL_ID_MASK, text))
+    return PHONE_IN_TEXT.sub(PHONE_MASK, NATIONAL_ID_IN_TEXT.sub(NATIONAL_ID_MASK, text))

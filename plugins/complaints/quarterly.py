@@ -37,8 +37,10 @@ def stale_channels(engine: Engine, cutoff: date) -> list[str]:
     return [r["channel"] for r in rows if r["stale"]]
 
 
-def compute_and_store(engine: Engine, cutoff: date) -> IndicatorResult:
-    result = compute_indicator(engine, cutoff)
+def compute_and_store(engine: Engine, cutoff: date, reporting: Engine | None = None) -> IndicatorResult:
+    """Compute through ``reporting`` (the read-only reporting role, default ``engine``) and store
+    the snapshot through ``engine``, the one login here that may write."""
+    result = compute_indicator(reporting or engine, cutoff, writer=engine)
     with engine.begin() as conn:
         conn.execute(
             text(read_sql("indicator/upsert_snapshot.sql")),

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Thai UTF-8 decoded as Latin-1/cp1252 ("à¸‚"), or undecodable bytes replaced (U+FFFD).
-MOJIBAKE_PATTERN = r"(?:à¸|à¹|Ã[\u0080-\u00ff]|\ufffd)"
+# Thai UTF-8 decoded as Latin-1/cp1252 ("à¸‚"), undecodable bytes replaced (U+FFFD), or Thai
+# UTF-8 decoded as Windows-874/TIS-620: every Thai letter's E0 B8/B9 xx bytes become "เธ"/"เน" and
+# one character of 0x80-0xBF (or nothing, where the byte is undefined) -- three such in a row
+# never occur in Thai words ("เธอ", "เน้น" are followed by other letters).
+MOJIBAKE_PATTERN = r"(?:à¸|à¹|Ã[\u0080-\u00ff]|\ufffd|(?:เ[ธน][\u00a0\u0e01-\u0e1f€…‘’“”•–—]?){3})"
 # Clock skew tolerated between a source and this machine before a date counts as future.
 FUTURE_TOLERANCE = timedelta(hours=1)
 
@@ -47,6 +50,8 @@ FUTURE_TOLERANCE = timedelta(hours=1)
 FREE_TEXT_COLUMNS = ("description", "resolution_report")
 # Derived from FREE_TEXT_COLUMNS: True when the text looks like mojibake.
 MOJIBAKE_FLAG = "{}_is_mojibake"
+# Derived from FREE_TEXT_COLUMNS: the text's length in characters (0 when empty).
+TEXT_LENGTH = "{}_chars"
 # Columns that identify a failing row in a validation result (neither is personal data).
 ROW_ID_COLUMNS = ("source_id", "row")
 
@@ -107,6 +112,16 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
             "update time in the future",
         ),
         (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "acknowledged_at", "max_value": latest},
+            "acknowledged date in the future (Buddhist/Christian era mix-up?)",
+        ),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "resolved_at", "max_value": latest},
+            "resolved date in the future (Buddhist/Christian era mix-up?)",
+        ),
+        (
             "ExpectColumnPairValuesAToBeGreaterThanB",
             {
                 "column_A": "acknowledged_at",
@@ -155,6 +170,14 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
             "ExpectColumnValuesToBeInSet",
             {"column": MOJIBAKE_FLAG.format("resolution_report"), "value_set": [False]},
             "resolution report is mojibake (wrong text encoding)",
+        ),
+        *(
+            (
+                "ExpectColumnValuesToBeBetween",
+                {"column": TEXT_LENGTH.format(column), "max_value": cfg.max_text_chars},
+                f"{column.replace('_', ' ')} longer than {cfg.max_text_chars:,} characters (a broken export?)",
+            )
+            for column in FREE_TEXT_COLUMNS
         ),
         (
             "ExpectColumnValuesToBeBetween",
@@ -214,13 +237,14 @@ def records_frame(records: list[CanonicalComplaint]) -> pd.DataFrame:
 def validation_frame(records: list[CanonicalComplaint]) -> pd.DataFrame:
     """The frame Great Expectations validates: no free text, no pseudonym (see the module doc).
 
-    ``row`` is the record's position in ``records``; ``<text column>_is_mojibake`` replaces each
-    free-text column (False for an empty text, as the regex rule ignored nulls).
+    ``row`` is the record's position in ``records``; ``<text column>_is_mojibake`` and
+    ``<text column>_chars`` replace each free-text column (False and 0 for an empty text).
     """
     frame = records_frame(records)
     for column in FREE_TEXT_COLUMNS:
         text = frame[column].astype("string")
         frame[MOJIBAKE_FLAG.format(column)] = text.str.contains(MOJIBAKE_PATTERN, regex=True).fillna(False).astype(bool)
+        frame[TEXT_LENGTH.format(column)] = text.str.len().fillna(0).astype(int)
     frame = frame.drop(columns=[*FREE_TEXT_COLUMNS, "reporter_pseudonym"])
     frame["row"] = range(len(frame))
     return frame

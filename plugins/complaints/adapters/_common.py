@@ -8,6 +8,7 @@ row layout) and passes its own names in, so messages still name the source's fie
 
 from __future__ import annotations
 
+import csv
 import logging
 import math
 import re
@@ -22,18 +23,25 @@ from complaints.adapters import ExtractRequest, SourceError, redact_raw
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, StatusEvent, json_safe
 from complaints.config import (
     default_unit_for,
+    load_config,
     normalise_category,
     normalise_district,
     normalise_status,
     normalise_unit,
 )
-from complaints.pseudonym import pseudonymise
+from complaints.pseudonym import mask_personal_numbers, pseudonymise
 from complaints.thai_time import BANGKOK, to_bangkok
 
 log = logging.getLogger(__name__)
 
 LATITUDE_LIMIT = 90.0
 LONGITUDE_LIMIT = 180.0
+
+# The largest CSV field the file-drop adapters parse. The stdlib default (128 KiB) fails a
+# file with one long description as "malformed CSV"; above the configured
+# quarantine.max_text_chars the row is parsed and then quarantined with that reason instead.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 # -- values ----------------------------------------------------------------------------------
 
@@ -73,6 +81,13 @@ def is_coordinate(number: float, limit: float) -> bool:
     return math.isfinite(number) and abs(number) <= limit
 
 
+def swap_hint(latitude: float, longitude: float) -> str:
+    """`` (latitude and longitude swapped?)`` when the pair, swapped, lies in Bangkok; else ``""``."""
+    bounds = load_config().bangkok_bounds
+    swapped = bounds["lat_min"] <= longitude <= bounds["lat_max"] and bounds["lon_min"] <= latitude <= bounds["lon_max"]
+    return " (latitude and longitude swapped?)" if swapped else ""
+
+
 def coordinate(value: Any, field: str, limit: float, problems: list[str]) -> float | None:
     """One coordinate from a number or numeric text; None when absent, a problem when not a coordinate."""
     if value is None or value == "":
@@ -100,6 +115,13 @@ def coordinate_pair(
     """
     prefix = f"{where}." if where else ""
     before = len(problems)
+    try:
+        hint = swap_hint(float(lat_value), float(lon_value))
+    except (TypeError, ValueError):
+        hint = ""
+    if hint and not is_coordinate(float(lat_value), LATITUDE_LIMIT):
+        problems.append(f"{prefix}latitude/longitude {lat_value!r}, {lon_value!r} is not a coordinate{hint}")
+        return None, None
     lat = coordinate(lat_value, f"{prefix}latitude", LATITUDE_LIMIT, problems)
     lon = coordinate(lon_value, f"{prefix}longitude", LONGITUDE_LIMIT, problems)
     if len(problems) == before and (lat is None) != (lon is None):
@@ -157,8 +179,9 @@ def canonical_record(
     ``district``, ``category``, ``unit`` and ``status`` are the source's (cleaned) labels and
     become config codes here (the channel's ``crosswalk:`` first, then the shared aliases); a
     missing unit label takes the category's default unit, an unknown one stays None.
-    ``reporter`` is pseudonymised here and never stored raw. The last three fields only some
-    channels have (Traffy Fondue); the others leave them None.
+    ``reporter`` is pseudonymised here and never stored raw; phone and national id numbers
+    typed into ``description`` and ``resolution`` are masked here, once for every channel. The
+    last three fields only some channels have (Traffy Fondue); the others leave them None.
     """
     channel = request.channel
     category_code = normalise_category(category, channel)
@@ -168,7 +191,7 @@ def canonical_record(
         received_at=received_at,
         district_code=normalise_district(district, channel),
         category_code=category_code,
-        description=description,
+        description=mask_personal_numbers(description),
         latitude=latitude,
         longitude=longitude,
         reporter_pseudonym=pseudonymise(reporter, request.pseudonym_key),
@@ -176,7 +199,7 @@ def canonical_record(
         status=normalise_status(status, channel),
         acknowledged_at=acknowledged_at,
         resolved_at=resolved_at,
-        resolution_report=resolution,
+        resolution_report=mask_personal_numbers(resolution),
         source_updated_at=updated_at,
         secondary_categories=secondary_categories,
         satisfaction_star=satisfaction_star,
@@ -194,13 +217,27 @@ def rejected(
     within: str | None = None,
 ) -> RejectedRow:
     """A row for quarantine: the problems as its reason, the raw row with ``personal_fields``
-    pseudonymised (those of the object ``raw[within]`` when ``within`` is given)."""
-    safe = json_safe(raw)
+    pseudonymised (those of the object ``raw[within]`` when ``within`` is given) and phone and
+    national id numbers masked in every other text, the reason included (it quotes values)."""
+    safe = mask_numbers_in_raw(json_safe(raw), personal_fields)
     if within is None:
         safe = redact_raw(safe, personal_fields, request.pseudonym_key)
     elif isinstance(safe.get(within), dict):
         safe[within] = redact_raw(safe[within], personal_fields, request.pseudonym_key)
-    return RejectedRow(source_id, "; ".join(problems), safe)
+    return RejectedRow(source_id, mask_personal_numbers("; ".join(problems)) or "", safe)
+
+
+def mask_numbers_in_raw(value: Any, personal_fields: tuple[str, ...] = ()) -> Any:
+    """A JSON-safe raw row with :func:`mask_personal_numbers` applied to every string in it,
+    except the ``personal_fields`` (they are pseudonymised whole, and a pseudonym's hex digits
+    must not be masked)."""
+    if isinstance(value, dict):
+        return {k: v if k in personal_fields else mask_numbers_in_raw(v, personal_fields) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_numbers_in_raw(v, personal_fields) for v in value]
+    if isinstance(value, str):
+        return mask_personal_numbers(value)
+    return value
 
 
 def not_an_object(kind: str, value: Any) -> RejectedRow:

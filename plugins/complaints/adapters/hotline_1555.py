@@ -36,6 +36,7 @@ from complaints.adapters._common import (
     is_coordinate,
     name_date,
     rejected,
+    swap_hint,
 )
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, sha256_of
 from complaints.config import match_key
@@ -189,8 +190,24 @@ def _where(data: bytes, offset: int) -> str:
     return f"byte 0x{data[offset]:02X} at offset {offset} (line {line})"
 
 
+def _looks_like_utf16(data: bytes) -> bool:
+    """A UTF-16 byte-order mark, or NUL in a third or more of the first 1,000 bytes (a stray NUL
+    in a cell is not an encoding: it is stripped from the text like any other)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    head = data[:1000]
+    return len(head) >= 20 and head.count(0) * 3 >= len(head)
+
+
 def decode_csv_bytes(path: Path, data: bytes) -> str:
     """Text of a CSV export: UTF-8 (BOM or not), else Windows-874/TIS-620; SourceError otherwise."""
+    if _looks_like_utf16(data):
+        # Excel's "Unicode text": every other byte NUL. As Windows-874 it would "decode" to control
+        # characters and fail later as a header without a single known column.
+        raise SourceError(
+            f"{path}: UTF-16 text (a UTF-16 byte-order mark or NUL bytes between the characters): "
+            "export the file as UTF-8 or Windows-874 CSV"
+        )
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8")
@@ -274,6 +291,9 @@ def _check_header(path: Path, line: int, header: list[Any]) -> list[str]:
             f"{path} line {line}: missing required column(s) {', '.join(missing)} "
             f"(header: {', '.join(c for c in columns if c)})"
         )
+    added = [c for c in columns if c and c not in REQUIRED_COLUMNS]
+    if added:  # the export format grew: nothing is lost by loading, but someone should map them
+        log.warning("%s line %d: column(s) %s are not in the documented format; ignored", path, line, ", ".join(added))
     return columns
 
 
@@ -393,6 +413,6 @@ def _lat_lon(value: Any, problems: list[str]) -> tuple[float | None, float | Non
         problems.append(f"{_label(COORDINATES)} {text!r} is not 'lat,lon'")
         return None, None
     if not (is_coordinate(lat, LATITUDE_LIMIT) and is_coordinate(lon, LONGITUDE_LIMIT)):
-        problems.append(f"{_label(COORDINATES)} {text!r} is not a coordinate")
+        problems.append(f"{_label(COORDINATES)} {text!r} is not a coordinate{swap_hint(lat, lon)}")
         return None, None
     return lat, lon

@@ -46,9 +46,12 @@ class _MaskSecretsFilter(logging.Filter):
         return True
 
 
-_urllib3_log = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(f, _MaskSecretsFilter) for f in _urllib3_log.filters):
-    _urllib3_log.addFilter(_MaskSecretsFilter())
+# A logger's filters do not apply to its children: each urllib3 logger that writes URLs gets one
+# (connectionpool: requests and retries at DEBUG/WARNING; util.retry: "Incremented Retry for (url=...)").
+for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection", "urllib3.response"):
+    _urllib3_log = logging.getLogger(_name)
+    if not any(isinstance(f, _MaskSecretsFilter) for f in _urllib3_log.filters):
+        _urllib3_log.addFilter(_MaskSecretsFilter())
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from complaints.adapters._common import (
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, StatusEvent
 from complaints.config import load_config, normalise_status
 from complaints.paths import read_sql
+from complaints.pseudonym import mask_personal_numbers
 from complaints.thai_time import BANGKOK
 
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone")
@@ -137,7 +138,8 @@ def _convert(
         if status is None:
             problems.append(f"action {action['action_id']} status {label!r} is not a known status")
         if status is not None and changed_at is not None and source_id is not None:
-            events.append(StatusEvent(channel, source_id, status, changed_at, clean_text(action["note"])))
+            note = mask_personal_numbers(clean_text(action["note"]))  # staff notes may quote a caller's number
+            events.append(StatusEvent(channel, source_id, status, changed_at, note))
 
     if problems:
         return rejected(request, source_id, problems, row, PERSONAL_FIELDS), []

@@ -58,6 +58,7 @@ from complaints.adapters._common import (
     is_coordinate,
     name_date,
     rejected,
+    swap_hint,
 )
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
 from complaints.config import Channel, load_config, match_key, normalise_category, normalise_district, normalise_unit
@@ -583,7 +584,7 @@ def _lon_lat(value: Any, problems: list[str]) -> tuple[float | None, float | Non
         problems.append(f"coords {shown!r} is not 'lon,lat'")
         return None, None
     if not (is_coordinate(lat, LATITUDE_LIMIT) and is_coordinate(lon, LONGITUDE_LIMIT)):
-        problems.append(f"coords {shown!r} is not a coordinate")
+        problems.append(f"coords {shown!r} is not a coordinate{swap_hint(lat, lon)}")
         return None, None
     return lat, lon
 

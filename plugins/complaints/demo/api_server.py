@@ -259,6 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.api  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
+        from complaints.adapters.http_client import mask_secrets
+
+        # The request line carries Facebook's access_token: never write it to a log.
+        args = tuple(mask_secrets(a) if isinstance(a, str) else a for a in args)
         if self.api.quiet:
             log.debug("%s " + format, self.address_string(), *args)
         else:

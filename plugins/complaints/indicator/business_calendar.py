@@ -158,6 +158,14 @@ def ensure_calendar(engine: Engine, start: date, end: date) -> int:
     return len(rows)
 
 
+def calendar_exists(engine: Engine) -> bool:
+    """Whether dim_calendar is there: asked of the catalogue, so a read-only login can ask."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        return inspect(conn).has_table("dim_calendar")
+
+
 def calendar_covers(engine: Engine, first: date, last: date) -> bool:
     with engine.connect() as conn:
         days = conn.execute(

@@ -26,7 +26,7 @@ from complaints.fiscal import fiscal_quarter, fiscal_year_be, fiscal_year_end, f
 from complaints.indicator.business_calendar import (
     as_date,
     calendar_covers,
-    create_calendar_table,
+    calendar_exists,
     end_of_day_bound,
     ensure_calendar,
     indicator_sql,
@@ -204,23 +204,30 @@ def score(rubric: Rubric, parts: list[PartScore]) -> Score:
     return Score(parts=parts, total=total, target=rubric.target, met=total >= rubric.target)
 
 
-def ensure_calendar_for_fiscal_year(engine: Engine, fiscal_year: int) -> None:
-    """Make sure dim_calendar holds the whole fiscal year (the schema step normally did it)."""
+def ensure_calendar_for_fiscal_year(engine: Engine, fiscal_year: int, writer: Engine | None = None) -> None:
+    """Make sure dim_calendar holds the whole fiscal year (the schema step normally did it).
+
+    Only reads through ``engine`` (which may be the read-only reporting role); a missing or
+    short calendar is written through ``writer`` (default: ``engine``)."""
     first, last = fiscal_year_start(fiscal_year), fiscal_year_end(fiscal_year)
-    create_calendar_table(engine)
-    if not calendar_covers(engine, first, last):
-        ensure_calendar(engine, first, last)
+    if not calendar_exists(engine) or not calendar_covers(engine, first, last):
+        ensure_calendar(writer or engine, first, last)
 
 
-def compute_indicator(engine: Engine, cutoff: date, rubric: Rubric | None = None) -> IndicatorResult:
+def compute_indicator(
+    engine: Engine, cutoff: date, rubric: Rubric | None = None, *, writer: Engine | None = None
+) -> IndicatorResult:
     """The indicator for the fiscal year containing ``cutoff``, cumulative from 1 October to
     ``cutoff`` (inclusive, Bangkok calendar date), scored by ``rubric`` (default: the
-    rubric version of that fiscal year)."""
+    rubric version of that fiscal year).
+
+    Every query runs through ``engine``, which may log in as the read-only reporting role;
+    ``writer`` (default ``engine``) only completes a calendar the schema step did not."""
     if isinstance(cutoff, datetime):
         raise TypeError("cutoff is a Bangkok calendar date, not a datetime")
     fiscal_year = fiscal_year_be(cutoff)
     rubric = rubric or load_rubric(fiscal_year)
-    ensure_calendar_for_fiscal_year(engine, fiscal_year)
+    ensure_calendar_for_fiscal_year(engine, fiscal_year, writer)
     fy_start = fiscal_year_start(fiscal_year)
     base = {
         "fy_start": fy_start,

@@ -61,6 +61,11 @@ def _sheet(wb, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
         ws.append(row)
+        for cell in ws[ws.max_row]:
+            # A text from a source that starts with "=" (a hostile ticket id or description) would be
+            # written as a formula and run when the sheet is opened: keep every value as data.
+            if cell.data_type == "f":
+                cell.data_type = "s"
     formats = {"int": INT_FMT, "pct": PCT_FMT, "date": DATE_FMT, "datetime": DATETIME_FMT}
     for idx, (header, kind) in enumerate(columns, start=1):
         letter = get_column_letter(idx)
