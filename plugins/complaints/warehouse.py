@@ -142,20 +142,21 @@ def complaint_row(record: CanonicalComplaint, batch_id: str) -> dict[str, Any]:
 # Columns of the staging tables (stage_tables.sql), in COPY order; ``ord`` is added last.
 STAGED_COMPLAINT_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, "received_date", "batch_id")
 STAGED_HISTORY_COLUMNS: tuple[str, ...] = ("channel", "source_id", "changed_at", "status", "note", "batch_id")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _copy_field(value: Any) -> str:
-    """One field in PostgreSQL's COPY text format."""
+    """One field in PostgreSQL's COPY text format (str.replace runs in C: cheaper than translate)."""
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
+    if type(value) is str:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, bool):
+        return "t" if value else "f"
     if isinstance(value, float):
         return repr(value)
-    return str(value).translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def _stage(conn: Connection, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
