@@ -115,6 +115,48 @@ def bench_ingestion(admin_url: str, rows: int, repeats: int, work: Path) -> dict
     return results
 
 
+def bench_chunked(admin_url: str, rows: int, repeats: int, work: Path) -> list[dict]:
+    """A Traffy Fondue export, which its adapter reads in chunks (``chunk_rows``, 50,000 by default):
+    one batch per chunk, the next chunk validated while the previous one loads."""
+    source = work / f"traffy-{rows}"
+    synth.write_traffy_file(source / "inbox" / "traffy_fondue", rows)
+    runs = []
+    for _ in range(repeats):
+        data_dir = work / "run"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.copytree(source, data_dir, copy_function=os.link)
+        with scratch_schema(admin_url) as url:
+            figures = probe("ingest", warehouse_url=warehouse(url), channel="traffy_fondue", data_dir=str(data_dir))
+        runs.append(figures)
+        print(f"chunked {rows:>9,} {figures['seconds']:8.2f} s {figures['peak_rss_mib']:7.0f} MiB", flush=True)
+    shutil.rmtree(source)
+    return runs
+
+
+def profile_cases(admin_url: str, rows: int, matters: int, folder: Path, work: Path) -> None:
+    """pyinstrument profiles of the 1555 ingestion and the quarterly computation (not timed runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = work / "profile"
+    synth.write_hotline_file(source / "inbox" / "1555", rows)
+    with scratch_schema(admin_url) as url:
+        probe(
+            "ingest",
+            profile=folder / f"ingest_1555_{rows}.txt",
+            warehouse_url=warehouse(url),
+            channel="hotline_1555",
+            data_dir=str(source),
+        )
+    with scratch_schema(admin_url) as url:
+        from complaints.warehouse import make_engine
+
+        engine = make_engine(warehouse(url))
+        synth.fill_warehouse(engine, matters)
+        engine.dispose()
+        probe("quarterly", profile=folder / f"quarterly_{matters}.txt", warehouse_url=url)
+        probe("daily_increment", profile=folder / f"daily_increment_{matters}.txt", warehouse_url=url, day=0)
+    print(f"profiles in {folder}", flush=True)
+
+
 def bench_warehouse(admin_url: str, matters: int, repeats: int, work: Path) -> dict[str, Any]:
     """Daily increment and quarterly computation (pipeline and naive) on a warehouse of ``matters``."""
     from complaints.warehouse import make_engine
@@ -247,6 +289,19 @@ def markdown(results: dict[str, Any], command: str) -> str:
                     f"{floor / seconds:.0%} | {naive / seconds:.2f}× |"
                 )
         lines.append("")
+    if results.get("chunked"):
+        lines += [
+            "### Ingestion of a chunked export (Traffy Fondue, 50,000 rows per batch)",
+            "",
+            "| rows | batches | time | rows/s | peak RSS |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for rows, runs in results["chunked"].items():
+            lines.append(
+                f"| {int(rows):,} | {runs[0]['batches']} | {_s(summary([r['seconds'] for r in runs]))} | "
+                f"{int(rows) / _median(runs):,.0f} | {_median(runs, 'peak_rss_mib'):,.0f} MiB |"
+            )
+        lines.append("")
     if results.get("warehouse"):
         lines += [
             "### Daily increment and quarterly computation",
@@ -326,7 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--warehouse-sizes", type=_sizes, default=[100_000, 1_000_000, 10_000_000], help="matters, comma-separated"
     )
+    parser.add_argument(
+        "--chunked-sizes", type=_sizes, default=[100_000, 1_000_000], help="rows of the chunked Traffy Fondue export"
+    )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", type=Path, default=None, help="also write pyinstrument profiles to this folder")
     parser.add_argument("--dag-repeats", type=int, default=5)
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="scratch database (schemas are created and dropped)")
     parser.add_argument("--out", type=Path, default=PROJECT / "docs" / "benchmarks.md")
@@ -334,14 +393,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     WAREHOUSE_SIZES_RUN[:] = args.warehouse_sizes or [0]
 
-    results: dict[str, Any] = {"machine": machine(), "repeats": args.repeats, "ingestion": {}, "warehouse": {}}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "repeats": args.repeats,
+        "ingestion": {},
+        "chunked": {},
+        "warehouse": {},
+    }
     with create_engine(args.pg_url).connect() as conn:
         results["postgres"] = conn.execute(text("SHOW server_version")).scalar_one()
     with tempfile.TemporaryDirectory(prefix="complaints-bench-") as tmp:
         for rows in args.ingest_sizes:
             results["ingestion"][str(rows)] = bench_ingestion(args.pg_url, rows, args.repeats, Path(tmp))
+        for rows in args.chunked_sizes:
+            results["chunked"][str(rows)] = bench_chunked(args.pg_url, rows, args.repeats, Path(tmp))
         for matters in args.warehouse_sizes:
             results["warehouse"][str(matters)] = bench_warehouse(args.pg_url, matters, args.repeats, Path(tmp))
+        if args.profile:
+            profile_cases(
+                args.pg_url,
+                min(args.ingest_sizes or [10_000]),
+                max(args.warehouse_sizes or [10_000]),
+                args.profile,
+                Path(tmp),
+            )
     for cases in results["warehouse"].values():
         for pipeline, naive in zip(cases["quarterly"], cases["quarterly_naive"], strict=True):
             if (pipeline["received"], pipeline["resolved"]) != (naive["received"], naive["resolved"]):
@@ -354,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + " ".join(
             [
                 f"--ingest-sizes {','.join(map(str, args.ingest_sizes))}",
+                f"--chunked-sizes {','.join(map(str, args.chunked_sizes))}",
                 f"--warehouse-sizes {','.join(map(str, args.warehouse_sizes))}",
                 f"--repeats {args.repeats}",
             ]

@@ -74,6 +74,24 @@ def write_hotline_file(folder: Path, rows: int, seed: int = demo.DEFAULT_SEED) -
     return path
 
 
+TRAFFY_FILE = f"traffy_fondue_{EXPORT_DAY:%Y%m%d}.csv"
+
+
+def write_traffy_file(folder: Path, rows: int, seed: int = demo.DEFAULT_SEED) -> Path:
+    """One Traffy Fondue open-data export of ``rows`` rows in ``folder`` (read in chunks by its adapter)."""
+    pool, world = matter_pool(seed)
+    rng = random.Random(seed)
+    used: set[str] = set()
+    template = [demo._traffy_row(demo._traffy_ticket(rng, world, m, used, "normal")) for m in pool]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / TRAFFY_FILE
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(demo.TRAFFY_HEADERS)
+        writer.writerows([f"2019-B{n:08d}", *template[n % len(template)][1:]] for n in range(rows))
+    return path
+
+
 def _copy(engine: Engine, table: str, columns: tuple[str, ...], rows: Iterator[list[Any]], every: int = 50_000) -> None:
     """Stream ``rows`` into ``table`` with COPY, ``every`` rows per round trip."""
     raw = engine.raw_connection()
