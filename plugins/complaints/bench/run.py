@@ -413,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile_cases(
                 args.pg_url,
                 min(args.ingest_sizes or [10_000]),
-                max(args.warehouse_sizes or [10_000]),
+                min(args.warehouse_sizes or [10_000]),
                 args.profile,
                 Path(tmp),
             )
