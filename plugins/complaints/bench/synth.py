@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from complaints.adapters.mis import COMPLAINT_COLUMNS
 from complaints.config import load_config
 from complaints.demo import generate as demo
 from complaints.demo.mis_schema import create_mis_schema
@@ -114,24 +115,6 @@ def _copy(engine: Engine, table: str, columns: tuple[str, ...], rows: Iterator[l
         raw.close()
 
 
-MIS_COLUMNS = (
-    "complaint_no",
-    "received_at",
-    "district_name",
-    "category_name",
-    "subject",
-    "detail",
-    "complainant_name",
-    "complainant_phone",
-    "latitude",
-    "longitude",
-    "assigned_unit",
-    "status",
-    "result_detail",
-    "updated_at",
-)
-
-
 def fill_mis(engine: Engine, complaints: int, seed: int = demo.DEFAULT_SEED) -> None:
     """An MIS source database (PostgreSQL) of ``complaints`` complaints with their action logs."""
     create_mis_schema(engine)
@@ -166,7 +149,7 @@ def fill_mis(engine: Engine, complaints: int, seed: int = demo.DEFAULT_SEED) -> 
                 action_id += 1
                 yield [action_id, f"MIS-B{n:09d}", at, world.status_name[code], note]
 
-    _copy(engine, "mis_complaint", MIS_COLUMNS, complaint_rows())
+    _copy(engine, "mis_complaint", COMPLAINT_COLUMNS, complaint_rows())
     _copy(engine, "mis_complaint_action", ("action_id", "complaint_no", "action_at", "status", "note"), action_rows())
     with engine.begin() as conn:
         conn.execute(text("ANALYZE mis_complaint"))
