@@ -32,7 +32,8 @@ test: venv
 	$(PY) -m pytest
 
 # Benchmarks against a scratch PostgreSQL (not part of `make test`); rewrites docs/benchmarks.md.
-# Full sizes take hours; a quick run: make bench BENCH_ARGS='--ingest-sizes 10000 --warehouse-sizes 10000 --repeats 1'
+# Full sizes take hours; a quick run:
+# make bench BENCH_ARGS='--ingest-sizes 10000 --chunked-sizes 20000 --warehouse-sizes 10000 --repeats 1'
 BENCH_ARGS ?=
 bench: venv
 	$(PY) -m complaints.bench $(BENCH_ARGS)
