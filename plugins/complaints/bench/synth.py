@@ -185,9 +185,10 @@ def fill_warehouse(engine: Engine, matters: int, seed: int = demo.DEFAULT_SEED) 
                    CAST(:categories AS text[]) AS categories, CAST(:units AS text[]) AS units,
                    CAST(:texts AS text[]) AS texts, CAST(:reports AS text[]) AS reports
         ), g AS (
-            SELECT g, (g * 7919) % 1000 AS h,
+            SELECT g, CAST((CAST(g AS bigint) * 7919) % 1000 AS integer) AS h,
                    CAST(:first AS timestamp) + (g % 364) * INTERVAL '1 day'
-                       + ((g * 37) % 36000) * INTERVAL '1 second' + INTERVAL '1 hour 30 minutes' AS received_at
+                       + CAST((CAST(g AS bigint) * 37) % 36000 AS integer) * INTERVAL '1 second'
+                       + INTERVAL '1 hour 30 minutes' AS received_at
               FROM generate_series(1, :n) AS g
         )
         SELECT v.channels[1 + g % cardinality(v.channels)] AS channel,
