@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo airflow test lint format lock clean system-deps
+.PHONY: venv demo airflow test bench lint format lock clean system-deps
 SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0 chromium
 
 $(STAMP): requirements.txt constraints.txt
@@ -30,6 +30,13 @@ airflow: venv
 
 test: venv
 	$(PY) -m pytest
+
+# Benchmarks against a scratch PostgreSQL (not part of `make test`); rewrites docs/benchmarks.md.
+# Full sizes take hours; a quick run:
+# make bench BENCH_ARGS='--ingest-sizes 10000 --chunked-sizes 20000 --warehouse-sizes 10000 --repeats 1'
+BENCH_ARGS ?=
+bench: venv
+	$(PY) -m complaints.bench $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -108,6 +108,33 @@ def test_a_file_delivered_twice_is_counted_once(engine, tmp_path):
     assert scalar(engine, "SELECT COUNT(*) FROM ingest_batch") == 2
 
 
+def test_a_file_and_its_copy_in_the_same_run_are_counted_once(engine, tmp_path):
+    # batches are written in the background: the copy's duplicate check must see the first file loaded
+    first = drop(tmp_path, "1555_20190115.csv", good_rows("F", 10))
+    (tmp_path / "inbox" / "1555" / "1555_20190116.csv").write_bytes(first.read_bytes())
+    summary = ingest_channel(request(tmp_path), engine)
+    assert [b.outcome for b in summary.batches] == ["loaded", "duplicate_delivery"]
+    assert scalar(engine, "SELECT COUNT(*) FROM complaint") == 10
+    assert sorted(p.name for p in (tmp_path / "archive" / "1555").iterdir()) == [
+        "1555_20190115.csv",
+        "1555_20190116.csv",
+    ]
+
+
+def test_a_failed_write_fails_the_run_and_leaves_the_file_in_the_inbox(engine, tmp_path, monkeypatch):
+    drop(tmp_path, "1555_20190115.csv", good_rows("G", 5))
+    drop(tmp_path, "1555_20190116.csv", good_rows("H", 5))
+
+    def failing_write(*args, **kwargs):
+        raise OSError("connection lost")
+
+    monkeypatch.setattr("complaints.ingest.write_batch", failing_write)
+    with pytest.raises(OSError, match="connection lost"):
+        ingest_channel(request(tmp_path), engine)
+    assert sorted(p.name for p in (tmp_path / "inbox" / "1555").iterdir()) == ["1555_20190115.csv", "1555_20190116.csv"]
+    assert scalar(engine, "SELECT COUNT(*) FROM ingest_batch") == 0
+
+
 def test_a_newer_snapshot_of_a_matter_updates_it_and_extends_its_history(engine, tmp_path):
     drop(tmp_path, "1555_20190115.csv", [hotline_row("F0001")])
     resolved = {

@@ -93,6 +93,32 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(engine):
     assert table(engine, "SELECT status, batch_id FROM complaint") == [("resolved", "new")]
 
 
+def test_text_with_tabs_newlines_backslashes_and_thai_is_stored_exactly(engine):
+    # PostgreSQL receives a batch through COPY's text format, where these characters are escapes
+    description = "ถนน\tเป็นหลุม\nซอย 5\\6 \\N\r\nจบ"
+    write_batch(engine, ledger(), [record("A-1", description=description, resolution_report="")], [], [])
+    assert table(engine, "SELECT description, resolution_report FROM complaint") == [(description, "")]
+
+
+def test_a_source_id_twice_in_one_batch_keeps_its_most_recent_row_and_the_later_on_a_tie(engine):
+    newer = record("A-1", status="resolved")
+    older = record("A-1", status="in_progress", resolved_at=None, source_updated_at=bkk(2019, 1, 15, 12, 0))
+    tie_first = record("A-2", district_code="1001")
+    tie_second = record("A-2", district_code="1002")
+    write_batch(engine, ledger(rows=4), [newer, older, tie_first, tie_second], [], [])
+    assert table(engine, "SELECT source_id, status, district_code FROM complaint ORDER BY source_id") == [
+        ("A-1", "resolved", record("A-1")["district_code"]),
+        ("A-2", "resolved", "1002"),
+    ]
+
+
+def test_a_status_change_delivered_twice_in_one_batch_is_recorded_once_with_the_first_note(engine):
+    at = bkk(2019, 1, 15, 9, 0)
+    events = [StatusEvent("mis", "A-1", "received", at, "first"), StatusEvent("mis", "A-1", "received", at, "again")]
+    write_batch(engine, ledger(), [record("A-1")], events, [])
+    assert table(engine, "SELECT status, note FROM complaint_status_history") == [("received", "first")]
+
+
 def test_a_failing_batch_writes_nothing_at_all(engine):
     good = record("A-1")
     bad = record("A-2", district_code="9999")  # violates the district foreign key

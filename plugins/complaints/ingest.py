@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -128,8 +131,13 @@ def superseded_delivery(engine: Engine, ledger_base: dict[str, Any], file_name: 
     return BatchReport(ledger_base["batch_id"], ledger_base["source_part"], 0, 0, 0, "duplicate_delivery", message)
 
 
-def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine) -> BatchReport:
-    """Validate one extracted batch and write it; returns what was done."""
+def process_batch(
+    request: ExtractRequest, batch: ExtractedBatch, engine: Engine, write: Callable[..., None] = write_batch
+) -> BatchReport:
+    """Validate one extracted batch and write it (one ``write`` call); returns what was done.
+
+    ``write`` takes ``write_batch``'s arguments: :func:`ingest_channel` passes one that hands the
+    write to its background loader."""
     cfg = load_config()
     channel = request.channel.code
     batch_id = batch_id_for(request, batch)
@@ -160,7 +168,7 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
                 outcome="duplicate_delivery",
                 message=message,
             )
-            write_batch(engine, ledger, [], [], [])
+            write(engine, ledger, [], [], [])
             log.warning("%s: %s", batch.source_part, message)
             return BatchReport(batch_id, batch.source_part, 0, 0, 0, "duplicate_delivery", message)
         if earlier:
@@ -200,7 +208,7 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
             message=message,
             status_events_held=len(held_events),
         )
-        write_batch(engine, ledger, [], [], quarantined + held, held_events=held_events)
+        write(engine, ledger, [], [], quarantined + held, held_events=held_events)
         return BatchReport(
             batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message, docs_page
         )
@@ -227,7 +235,7 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
         message=message,
         status_events_held=len(held_events),
     )
-    write_batch(
+    write(
         engine,
         ledger,
         validation.valid,
@@ -239,6 +247,50 @@ def process_batch(request: ExtractRequest, batch: ExtractedBatch, engine: Engine
     return BatchReport(
         batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined, outcome, message, docs_page
     )
+
+
+def _recorder(calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> Callable[..., None]:
+    """A ``write`` for process_batch that only records its arguments (the loader writes later)."""
+
+    def record(*args: Any, **kwargs: Any) -> None:
+        calls.append((args, kwargs))
+
+    return record
+
+
+class _Loader:
+    """Writes batches on one background thread, in order, one at a time, so that the next part is
+    read and validated (Python, one core) while PostgreSQL loads this one (the server's process,
+    the other core). At most one write is in flight: memory holds two batches at most. Each batch
+    is still one transaction with its ledger row; a part's ``after_load`` (archiving the file)
+    runs only once its write has committed. A failed write is raised by the next ``submit`` or
+    ``wait``, and nothing is written after it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-loader")
+        self.pending: Future[None] | None = None
+
+    def submit(self, write: tuple[tuple[Any, ...], dict[str, Any]] | None, after: Callable[[], None] | None) -> None:
+        """Queue ``write_batch(*args, **kwargs)`` (None: a batch that writes nothing) and then ``after``."""
+        self.wait()
+
+        def job() -> None:
+            if write is not None:
+                write_batch(*write[0], **write[1])
+            if after is not None:
+                after()
+
+        self.pending = self.executor.submit(job)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Let a write in flight finish (committed or rolled back), whatever happened meanwhile."""
+        self.executor.shutdown(wait=True)
 
 
 def _build_data_docs(request: ExtractRequest) -> None:
@@ -265,6 +317,8 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
         interval_start=request.interval_start.isoformat(),
         interval_end=request.interval_end.isoformat(),
     )
+    loader = _Loader(engine)
+    previous_file: tuple[str, str] | None = None
     try:
         for part in adapter.plan(request):
             try:
@@ -273,11 +327,24 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
                 log.error("%s: %s", request.channel.code, exc)
                 summary.unreadable_parts.append(str(exc))
                 continue
-            report = process_batch(request, batch, engine)
+            # Only the chunks of one file may overlap: the duplicate-delivery check of any other
+            # batch must see everything before it committed.
+            this_file = (batch.file_name, batch.checksum) if batch.file_name and batch.checksum else None
+            if this_file is None or this_file != previous_file:
+                loader.wait()
+            previous_file = this_file
+            calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+            report = process_batch(request, batch, engine, write=_recorder(calls))
             summary.batches.append(report)
+            after = None
             if report.outcome != "rejected":
-                adapter.after_load(request, part, batch)
+                after = partial(adapter.after_load, request, part, batch)
+            if len(calls) > 1:
+                raise RuntimeError(f"{part}: process_batch wrote {len(calls)} times; a batch is one write")
+            loader.submit(calls[0] if calls else None, after)  # none: a replay superseded by its correction
+        loader.wait()
     finally:
+        loader.close()
         if any(b.data_docs_path for b in summary.batches):
             _build_data_docs(request)
     problems = []

@@ -1,0 +1,12 @@
+-- One complaint into the batch's staging table (SQLite; PostgreSQL uses COPY).
+INSERT INTO stage_complaint (
+    channel, source_id, received_at, received_date, district_code, category_code, description,
+    latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
+    resolved_at, resolution_report, source_updated_at, batch_id, secondary_categories, satisfaction_star,
+    reopen_count, ord
+) VALUES (
+    :channel, :source_id, :received_at, :received_date, :district_code, :category_code, :description,
+    :latitude, :longitude, :reporter_pseudonym, :responsible_unit, :status, :acknowledged_at,
+    :resolved_at, :resolution_report, :source_updated_at, :batch_id, :secondary_categories, :satisfaction_star,
+    :reopen_count, :ord
+)

@@ -1,0 +1,235 @@
+"""Synthetic complaints at benchmark scale, made of the demo generator's world and vocabulary.
+
+The demo generator builds a few thousand fully modelled matters (timelines, Thai texts, places);
+here a pool of them is cycled under fresh ids, which keeps a million rows to seconds of setup.
+Warehouses of millions of matters are filled inside PostgreSQL (``INSERT ... SELECT`` over
+``generate_series``) with the same codes and texts, so setup stays within minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from complaints.adapters.mis import COMPLAINT_COLUMNS
+from complaints.config import load_config
+from complaints.demo import generate as demo
+from complaints.demo.mis_schema import create_mis_schema
+
+POOL_SIZE = 4000
+# The day the synthetic exports are dated: after every status change of fiscal year 2562.
+EXPORT_DAY = date(2019, 10, 31)
+HOTLINE_FILE = f"1555_{EXPORT_DAY:%Y%m%d}.csv"
+
+
+def matter_pool(seed: int = demo.DEFAULT_SEED, size: int = POOL_SIZE) -> tuple[list[demo.Matter], demo._World]:
+    """``size`` demo matters received over fiscal year 2562, each with its timeline."""
+    rng = random.Random(seed)
+    world = demo._World()
+    weights = demo._district_weights(rng, world)
+    days = demo._days(demo.FY_START, demo.FY_END)
+    matters = []
+    for _ in range(size):
+        m = world.new_matter(rng, demo._received_time(rng, rng.choice(days), "office"), weights)
+        world.simple_timeline(rng, m)
+        matters.append(m)
+    return matters, world
+
+
+def hotline_rows(rows: int, seed: int = demo.DEFAULT_SEED) -> Iterator[list[str]]:
+    """``rows`` 1555 export rows as of EXPORT_DAY, unique tickets, pool matters cycled."""
+    pool, world = matter_pool(seed)
+    template = []
+    for i, m in enumerate(pool):
+        h = demo._HotlineMatter(
+            m,
+            "",
+            m.reporter_name,
+            m.reporter_phone or "",
+            world.district_label(random.Random(i), m.district, 0.5),
+            world.categories[m.category].name_th,
+            world.units[m.unit].name_th,
+            i % 5 < 2,
+        )
+        template.append(demo._hotline_row(h, EXPORT_DAY, world))
+    for n in range(rows):
+        row = template[n % len(template)]
+        yield [f"1555-B{n:09d}", *row[1:]]
+
+
+def write_hotline_file(folder: Path, rows: int, seed: int = demo.DEFAULT_SEED) -> Path:
+    """One 1555 daily export (UTF-8 with BOM, as most are) of ``rows`` rows in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / HOTLINE_FILE
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(demo.HOTLINE_HEADERS)
+        writer.writerows(hotline_rows(rows, seed))
+    return path
+
+
+TRAFFY_FILE = f"traffy_fondue_{EXPORT_DAY:%Y%m%d}.csv"
+
+
+def write_traffy_file(folder: Path, rows: int, seed: int = demo.DEFAULT_SEED) -> Path:
+    """One Traffy Fondue open-data export of ``rows`` rows in ``folder`` (read in chunks by its adapter)."""
+    pool, world = matter_pool(seed)
+    rng = random.Random(seed)
+    used: set[str] = set()
+    template = [demo._traffy_row(demo._traffy_ticket(rng, world, m, used, "normal")) for m in pool]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / TRAFFY_FILE
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(demo.TRAFFY_HEADERS)
+        writer.writerows([f"2019-B{n:08d}", *template[n % len(template)][1:]] for n in range(rows))
+    return path
+
+
+def _copy(engine: Engine, table: str, columns: tuple[str, ...], rows: Iterator[list[Any]], every: int = 50_000) -> None:
+    """Stream ``rows`` into ``table`` with COPY, ``every`` rows per round trip."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        for n, row in enumerate(rows, start=1):
+            writer.writerow(row)
+            if n % every == 0:
+                buf.seek(0)
+                cursor.copy_expert(statement, buf)
+                buf = io.StringIO()
+                writer = csv.writer(buf)
+        buf.seek(0)
+        cursor.copy_expert(statement, buf)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def fill_mis(engine: Engine, complaints: int, seed: int = demo.DEFAULT_SEED) -> None:
+    """An MIS source database (PostgreSQL) of ``complaints`` complaints with their action logs."""
+    create_mis_schema(engine)
+    pool, world = matter_pool(seed)
+
+    def complaint_rows() -> Iterator[list[Any]]:
+        for n in range(complaints):
+            m = pool[n % len(pool)]
+            last_at, last_code, _ = m.actions[-1]
+            resolved = last_code in world.resolved_codes
+            yield [
+                f"MIS-B{n:09d}",
+                m.received_at,
+                world.district_name[m.district],
+                world.categories[m.category].name_th,
+                m.subject,
+                m.description,
+                m.reporter_name,
+                m.reporter_phone,
+                m.place.latitude,
+                m.place.longitude,
+                world.units[m.unit].name_th,
+                world.status_name[last_code],
+                m.report if resolved else None,
+                last_at,
+            ]
+
+    def action_rows() -> Iterator[list[Any]]:
+        action_id = 0
+        for n in range(complaints):
+            for at, code, note in pool[n % len(pool)].actions:
+                action_id += 1
+                yield [action_id, f"MIS-B{n:09d}", at, world.status_name[code], note]
+
+    _copy(engine, "mis_complaint", COMPLAINT_COLUMNS, complaint_rows())
+    _copy(engine, "mis_complaint_action", ("action_id", "complaint_no", "action_at", "status", "note"), action_rows())
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE mis_complaint"))
+        conn.execute(text("ANALYZE mis_complaint_action"))
+
+
+# -- a warehouse of N matters, generated inside PostgreSQL -------------------------------------
+
+
+def fill_warehouse(engine: Engine, matters: int, seed: int = demo.DEFAULT_SEED) -> None:
+    """``matters`` complaints received over fiscal year 2562 with 3 status changes each.
+
+    Codes come from the configuration; descriptions and resolution reports from the demo pool.
+    Channels, districts and categories are spread by the matter number, resolution times by a
+    hash of it, so the figures are deterministic. The schema must exist (``ensure_schema``).
+    """
+    cfg = load_config()
+    pool, _ = matter_pool(seed, 500)
+    params = {
+        "first": datetime(2018, 9, 30, 17, 0),  # 1 October 2018 00:00 Bangkok, naive UTC
+        "n": matters,
+        "channels": list(cfg.codes("channels")),
+        "districts": list(cfg.codes("districts")),
+        "categories": [c.code for c in cfg.categories],
+        "units": [c.extra.get("default_unit") or cfg.units[0].code for c in cfg.categories],
+        "texts": [m.description for m in pool],
+        "reports": [m.report or "ดำเนินการแก้ไขเรียบร้อยแล้ว" for m in pool],
+    }
+    # g: matter number, received over 364 days; h: a pseudo-random 0..999 from g (10 % stay open)
+    matters_sql = """
+        WITH v AS (
+            SELECT CAST(:channels AS text[]) AS channels, CAST(:districts AS text[]) AS districts,
+                   CAST(:categories AS text[]) AS categories, CAST(:units AS text[]) AS units,
+                   CAST(:texts AS text[]) AS texts, CAST(:reports AS text[]) AS reports
+        ), g AS (
+            SELECT g, CAST((CAST(g AS bigint) * 7919) % 1000 AS integer) AS h,
+                   CAST(:first AS timestamp) + (g % 364) * INTERVAL '1 day'
+                       + CAST((CAST(g AS bigint) * 37) % 36000 AS integer) * INTERVAL '1 second'
+                       + INTERVAL '1 hour 30 minutes' AS received_at
+              FROM generate_series(1, :n) AS g
+        )
+        SELECT v.channels[1 + g % cardinality(v.channels)] AS channel,
+               'W' || g AS source_id, received_at,
+               CAST(received_at + INTERVAL '7 hours' AS date) AS received_date,
+               v.districts[1 + (g / 7) % cardinality(v.districts)] AS district_code,
+               v.categories[1 + (g / 3) % cardinality(v.categories)] AS category_code,
+               v.texts[1 + g % cardinality(v.texts)] AS description,
+               v.units[1 + (g / 3) % cardinality(v.categories)] AS responsible_unit,
+               received_at + (10 + h) * INTERVAL '1 minute' AS acknowledged_at,
+               CASE WHEN h < 900 THEN received_at + (h * 7) * INTERVAL '1 hour' END AS resolved_at,
+               CASE WHEN h < 900 THEN v.reports[1 + g % cardinality(v.reports)] END AS resolution_report
+          FROM g CROSS JOIN v
+    """
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"""
+                INSERT INTO complaint (channel, source_id, received_at, received_date, district_code, category_code,
+                    description, latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
+                    resolved_at, resolution_report, source_updated_at, batch_id)
+                SELECT channel, source_id, received_at, received_date, district_code, category_code, description,
+                       13.75, 100.5, md5(source_id), responsible_unit,
+                       CASE WHEN resolved_at IS NULL THEN 'in_progress' ELSE 'resolved' END,
+                       acknowledged_at, resolved_at, resolution_report,
+                       COALESCE(resolved_at, acknowledged_at + INTERVAL '1 hour'), 'bench-fill'
+                  FROM ({matters_sql}) m
+            """),
+            params,
+        )
+        conn.execute(
+            text(f"""
+                INSERT INTO complaint_status_history (channel, source_id, changed_at, status, note, batch_id)
+                SELECT channel, source_id, received_at, 'received', NULL, 'bench-fill' FROM ({matters_sql}) m
+                UNION ALL
+                SELECT channel, source_id, acknowledged_at, 'acknowledged', NULL, 'bench-fill' FROM ({matters_sql}) m
+                UNION ALL
+                SELECT channel, source_id, COALESCE(resolved_at, acknowledged_at + INTERVAL '1 hour'),
+                       CASE WHEN resolved_at IS NULL THEN 'in_progress' ELSE 'resolved' END, NULL, 'bench-fill'
+                  FROM ({matters_sql}) m
+            """),
+            params,
+        )
+        conn.execute(text("ANALYZE complaint"))
+        conn.execute(text("ANALYZE complaint_status_history"))
