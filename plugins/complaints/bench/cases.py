@@ -5,6 +5,7 @@ as in a task)."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -15,6 +16,8 @@ from sqlalchemy import text
 
 from complaints.thai_time import BANGKOK
 
+# A throw-away key per process: the rows are synthetic and every scratch warehouse is dropped.
+BENCH_PSEUDONYM_KEY = secrets.token_hex(32)
 CUTOFF = date(2019, 9, 30)  # end of fiscal year 2562: every synthetic matter is in its window
 INTERVAL = (datetime(2018, 10, 1, tzinfo=BANGKOK), datetime(2019, 11, 1, tzinfo=BANGKOK))
 
@@ -27,7 +30,7 @@ def _request(channel: str, data_dir: Path | None = None, source_url: str | None 
         channel=load_config().channels[channel],
         interval_start=INTERVAL[0],
         interval_end=INTERVAL[1],
-        pseudonym_key="bench-key-not-a-secret",
+        pseudonym_key=BENCH_PSEUDONYM_KEY,
         source_url=source_url,
         data_dir=data_dir,
     )
@@ -80,17 +83,19 @@ def ingest_naive(warehouse_url: str, data_dir: str) -> dict:
 
 def copy_floor(warehouse_url: str, data_dir: str) -> dict:
     """The floor: PostgreSQL's own COPY of the same file into an unindexed table of text columns."""
+    from sqlalchemy import Column, MetaData, Table, Text
+
     from complaints.bench.synth import HOTLINE_FILE
     from complaints.demo.generate import HOTLINE_HEADERS
     from complaints.warehouse import make_engine
 
     engine = make_engine(warehouse_url)
-    columns = ", ".join(f"c{n} TEXT" for n in range(len(HOTLINE_HEADERS)))
+    columns = [Column(f"c{n}", Text) for n in range(len(HOTLINE_HEADERS))]
+    Table("copy_floor", MetaData(), *columns).create(engine)  # no primary key, no index
     raw = engine.raw_connection()
     started = time.perf_counter()
     try:
         cursor = raw.cursor()
-        cursor.execute(f"CREATE TABLE copy_floor ({columns})")
         with (Path(data_dir) / "inbox" / "1555" / HOTLINE_FILE).open("rb") as fh:
             cursor.copy_expert("COPY copy_floor FROM STDIN WITH (FORMAT csv, HEADER true)", fh)
         raw.commit()

@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.schema import CreateSchema, DropSchema
 
 from complaints.bench import synth
+from complaints.paths import read_sql
 
 PROJECT = Path(__file__).resolve().parents[3]
 DEFAULT_PG = os.environ.get("COMPLAINTS_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -57,12 +59,12 @@ def scratch_schema(admin_url: str) -> Iterator[str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url)
     with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(CreateSchema(schema))
     try:
         yield f"{admin_url}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(DropSchema(schema, cascade=True))
         admin.dispose()
 
 
@@ -226,7 +228,7 @@ def explain_daily_upsert(engine: Any) -> str:
             """)
         )
         conn.execute(text("ANALYZE stage_complaint"))
-        plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql("upsert_complaint"))).scalars().all()
+        plan = conn.execute(text(read_sql("bench/explain_upsert_complaint.sql"))).scalars().all()
         transaction.rollback()
     return "\n".join(plan)
 

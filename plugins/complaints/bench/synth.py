@@ -22,6 +22,7 @@ from complaints.adapters.mis import COMPLAINT_COLUMNS
 from complaints.config import load_config
 from complaints.demo import generate as demo
 from complaints.demo.mis_schema import create_mis_schema
+from complaints.paths import read_sql
 
 POOL_SIZE = 4000
 # The day the synthetic exports are dated: after every status change of fiscal year 2562.
@@ -178,58 +179,8 @@ def fill_warehouse(engine: Engine, matters: int, seed: int = demo.DEFAULT_SEED) 
         "texts": [m.description for m in pool],
         "reports": [m.report or "ดำเนินการแก้ไขเรียบร้อยแล้ว" for m in pool],
     }
-    # g: matter number, received over 364 days; h: a pseudo-random 0..999 from g (10 % stay open)
-    matters_sql = """
-        WITH v AS (
-            SELECT CAST(:channels AS text[]) AS channels, CAST(:districts AS text[]) AS districts,
-                   CAST(:categories AS text[]) AS categories, CAST(:units AS text[]) AS units,
-                   CAST(:texts AS text[]) AS texts, CAST(:reports AS text[]) AS reports
-        ), g AS (
-            SELECT g, CAST((CAST(g AS bigint) * 7919) % 1000 AS integer) AS h,
-                   CAST(:first AS timestamp) + (g % 364) * INTERVAL '1 day'
-                       + CAST((CAST(g AS bigint) * 37) % 36000 AS integer) * INTERVAL '1 second'
-                       + INTERVAL '1 hour 30 minutes' AS received_at
-              FROM generate_series(1, :n) AS g
-        )
-        SELECT v.channels[1 + g % cardinality(v.channels)] AS channel,
-               'W' || g AS source_id, received_at,
-               CAST(received_at + INTERVAL '7 hours' AS date) AS received_date,
-               v.districts[1 + (g / 7) % cardinality(v.districts)] AS district_code,
-               v.categories[1 + (g / 3) % cardinality(v.categories)] AS category_code,
-               v.texts[1 + g % cardinality(v.texts)] AS description,
-               v.units[1 + (g / 3) % cardinality(v.categories)] AS responsible_unit,
-               received_at + (10 + h) * INTERVAL '1 minute' AS acknowledged_at,
-               CASE WHEN h < 900 THEN received_at + (h * 7) * INTERVAL '1 hour' END AS resolved_at,
-               CASE WHEN h < 900 THEN v.reports[1 + g % cardinality(v.reports)] END AS resolution_report
-          FROM g CROSS JOIN v
-    """
-    with engine.begin() as conn:
-        conn.execute(
-            text(f"""
-                INSERT INTO complaint (channel, source_id, received_at, received_date, district_code, category_code,
-                    description, latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
-                    resolved_at, resolution_report, source_updated_at, batch_id)
-                SELECT channel, source_id, received_at, received_date, district_code, category_code, description,
-                       13.75, 100.5, md5(source_id), responsible_unit,
-                       CASE WHEN resolved_at IS NULL THEN 'in_progress' ELSE 'resolved' END,
-                       acknowledged_at, resolved_at, resolution_report,
-                       COALESCE(resolved_at, acknowledged_at + INTERVAL '1 hour'), 'bench-fill'
-                  FROM ({matters_sql}) m
-            """),
-            params,
-        )
-        conn.execute(
-            text(f"""
-                INSERT INTO complaint_status_history (channel, source_id, changed_at, status, note, batch_id)
-                SELECT channel, source_id, received_at, 'received', NULL, 'bench-fill' FROM ({matters_sql}) m
-                UNION ALL
-                SELECT channel, source_id, acknowledged_at, 'acknowledged', NULL, 'bench-fill' FROM ({matters_sql}) m
-                UNION ALL
-                SELECT channel, source_id, COALESCE(resolved_at, acknowledged_at + INTERVAL '1 hour'),
-                       CASE WHEN resolved_at IS NULL THEN 'in_progress' ELSE 'resolved' END, NULL, 'bench-fill'
-                  FROM ({matters_sql}) m
-            """),
-            params,
-        )
+    with engine.begin() as conn:  # the matters are generated in the server: include/sql/bench/
+        conn.execute(text(read_sql("bench/fill_complaint.sql")), params)
+        conn.execute(text(read_sql("bench/fill_status_history.sql")), params)
         conn.execute(text("ANALYZE complaint"))
         conn.execute(text("ANALYZE complaint_status_history"))
