@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from complaints.config import Channel, load_config
 from complaints.paths import read_sql
-from complaints.thai_time import BANGKOK
+from complaints.thai_time import BANGKOK, aware_utc
 
 DEFAULT_STALE_AFTER_DAYS = 2
 
@@ -90,7 +90,7 @@ def channel_freshness(engine: Engine, channel: Channel, as_of: datetime, limit_d
         query = text(read_sql("alerts/newest_loaded_batch.sql"))
         row = conn.execute(query, {"channel": channel.code}).mappings().first()
     start = datetime.fromisoformat(channel.start_date).replace(tzinfo=BANGKOK).astimezone(UTC)
-    newest_end = _aware_utc(row["interval_end"]) if row else None
+    newest_end = aware_utc(row["interval_end"]) if row else None
     return Freshness(
         channel=channel.code,
         as_of=as_of.astimezone(UTC),
@@ -98,17 +98,9 @@ def channel_freshness(engine: Engine, channel: Channel, as_of: datetime, limit_d
         newest_batch_id=row["batch_id"] if row else None,
         newest_source_part=row["source_part"] if row else None,
         newest_interval_end=newest_end,
-        newest_finished_at=_aware_utc(row["finished_at"]) if row else None,
+        newest_finished_at=aware_utc(row["finished_at"]) if row else None,
         counted_from=newest_end or start,
     )
-
-
-def _aware_utc(value: Any) -> datetime | None:
-    """A naive-UTC warehouse timestamp (a string on SQLite) as an aware UTC datetime."""
-    if value is None:
-        return None
-    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def _bangkok(value: datetime | None) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,11 @@ from sqlalchemy import Engine, String, bindparam, text
 
 from complaints.config import load_config
 from complaints.fiscal import fiscal_year_be, fiscal_year_start
-from complaints.indicator.business_calendar import end_of_day_bound
+from complaints.indicator.business_calendar import as_date, end_of_day_bound
 from complaints.indicator.rubric import load_rubric
 from complaints.paths import read_sql
 from complaints.pseudonym import mask_personal_numbers
-from complaints.thai_time import to_bangkok
+from complaints.thai_time import aware_utc, to_bangkok
 
 SERVICES_FILE = "services.json"
 REQUESTS_FILE = "requests-{day}.json"
@@ -53,12 +53,8 @@ def services() -> list[dict[str, Any]]:
     ]
 
 
-def _timestamp(naive_utc: datetime | str | None) -> str | None:
-    if naive_utc is None:
-        return None
-    if isinstance(naive_utc, str):  # SQLite hands timestamps back as text
-        naive_utc = datetime.fromisoformat(naive_utc)
-    return to_bangkok(naive_utc.replace(tzinfo=UTC)).isoformat()
+def _bangkok_iso(naive_utc: Any) -> str:
+    return to_bangkok(aware_utc(naive_utc)).isoformat()
 
 
 def service_request(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +69,8 @@ def service_request(row: dict[str, Any]) -> dict[str, Any]:
         "description": mask_personal_numbers(row["description"]),
         "agency_responsible": row["unit_name_th"],
         "service_notice": None,
-        "requested_datetime": _timestamp(row["received_at"]),
-        "updated_datetime": _timestamp(row["updated_at"]),
+        "requested_datetime": _bangkok_iso(row["received_at"]),
+        "updated_datetime": _bangkok_iso(row["updated_at"]),
         "expected_datetime": None,
         "address": f"เขต{row['district_name_th']} กรุงเทพมหานคร",
         "address_id": None,
@@ -101,7 +97,7 @@ def requests_by_day(engine: Engine, cutoff: date) -> dict[date, list[dict[str, A
     with engine.connect() as conn:
         for row in conn.execute(statement, params).mappings():
             day = row["received_date"]
-            days[date.fromisoformat(day) if isinstance(day, str) else day].append(service_request(dict(row)))
+            days[as_date(day)].append(service_request(dict(row)))
     return dict(days)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -51,6 +52,14 @@ def parse_be_datetime(text: str) -> datetime:
 
 def from_epoch_millis(value: int | float | str) -> datetime:
     return datetime.fromtimestamp(int(value) / 1000, tz=UTC).astimezone(BANGKOK)
+
+
+def aware_utc(value: Any) -> datetime | None:
+    """A naive-UTC warehouse timestamp (a string on SQLite) as an aware UTC datetime."""
+    if value is None:
+        return None
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def to_bangkok(value: datetime) -> datetime:

@@ -48,7 +48,7 @@ from complaints.indicator.rubric import (
     normalise_report_text,
     round2,
 )
-from complaints.thai_time import BANGKOK, thai_date
+from complaints.thai_time import BANGKOK, aware_utc, thai_date
 
 # Lists of codes or phrases, bound as lists: SQLAlchemy expands each into "IN (?, ?, ...)".
 EXPANDING_PARAMETERS = (
@@ -77,14 +77,6 @@ def run_query(conn: Connection, name: str, params: Mapping[str, Any]) -> list[di
 def pct_from_x100(value: Any) -> Decimal:
     """The SQL returns percentages as integer hundredths (9989); this is Decimal('99.89')."""
     return (Decimal(int(value)) / 100).quantize(TWO_PLACES)
-
-
-def _datetime(value: Any) -> datetime | None:
-    """A naive-UTC warehouse timestamp (a string on SQLite) as an aware UTC datetime."""
-    if value is None:
-        return None
-    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def _figures(row: Mapping[str, Any]) -> Figures:
@@ -132,8 +124,8 @@ def _open_matter(row: Mapping[str, Any]) -> OpenMatter:
 
 
 def _freshness(row: Mapping[str, Any], cutoff: date) -> ChannelFreshness:
-    covered_end = _datetime(row["covered_until_utc"])
-    finished = _datetime(row["last_finished_at"])
+    covered_end = aware_utc(row["covered_until_utc"])
+    finished = aware_utc(row["last_finished_at"])
     stale = bool(int(row["stale"]))
     if covered_end is None:
         covered_until, note = None, "ไม่มีข้อมูล"
