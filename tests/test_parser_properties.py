@@ -21,7 +21,14 @@ from complaints.adapters import hotline_1555 as hotline
 from complaints.adapters import traffy_fondue as traffy
 from complaints.adapters._common import LATITUDE_LIMIT, LONGITUDE_LIMIT, clean_text, coordinate_pair
 from complaints.adapters.line import _timestamp as line_timestamp
-from complaints.pseudonym import NATIONAL_ID_MASK, PHONE_MASK, mask_personal_numbers, pseudonymise
+from complaints.pseudonym import (
+    NATIONAL_ID_IN_TEXT,
+    NATIONAL_ID_MASK,
+    PHONE_IN_TEXT,
+    PHONE_MASK,
+    mask_personal_numbers,
+    pseudonymise,
+)
 from complaints.thai_time import BANGKOK, BE_OFFSET, DateParseError, parse_be_datetime
 from conftest import PSEUDONYM_KEY
 from test_ingest import request as hotline_request
@@ -259,6 +266,17 @@ def test_phone_and_national_id_numbers_typed_in_free_text_are_masked_and_the_wor
 @given(st.text(st.characters(blacklist_categories=("Nd",)), max_size=80))
 def test_text_without_digits_is_never_changed_by_masking(text):
     assert mask_personal_numbers(text) == text
+
+
+NUMBERISH = st.text(st.sampled_from("0123456789๐๑๖๘ -.()+\tกx"), max_size=40)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(NUMBERISH | _phone_strategy().map(lambda p: p[0]) | _national_id_strategy().map(str), max_size=4))
+def test_the_digit_run_shortcut_never_changes_what_masking_does(pieces):
+    text = " ".join(pieces)
+    full = PHONE_IN_TEXT.sub(PHONE_MASK, NATIONAL_ID_IN_TEXT.sub(NATIONAL_ID_MASK, text))
+    assert mask_personal_numbers(text) == full
 
 
 @SETTINGS

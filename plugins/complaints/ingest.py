@@ -8,10 +8,12 @@ ledger row whose counts satisfy ``rows_read == rows_loaded + rows_quarantined``.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy import Engine
 
 from complaints.adapters import ExtractRequest, SourceError, load_adapter
 from complaints.canonical import (
+    CANONICAL_COLUMNS,
     CanonicalComplaint,
     ExtractedBatch,
     StatusEvent,
@@ -92,17 +95,28 @@ def batch_id_for(request: ExtractRequest, batch: ExtractedBatch) -> str:
 
 
 def content_sha256(batch: ExtractedBatch) -> str | None:
-    """The sha256 of a batch's rows as read (canonical records, then the raw rejected rows, one
-    JSON line each): the ledger's evidence of what an API page range or MIS window delivered,
-    which has no file bytes to hash. None for a batch that read nothing."""
+    """The sha256 of a batch's rows as read (each canonical record as a JSON array of its values in
+    CANONICAL_COLUMNS order, then each raw rejected row as JSON, one line each): the ledger's
+    evidence of what an API page range or MIS window delivered, which has no file bytes to hash.
+    None for a batch that read nothing. Records are encoded by the C JSON encoder directly (a
+    generic JSON-safe copy of each record first was the costliest step of a large batch)."""
     if not batch.rows_read:
         return None
     digest = hashlib.sha256()
+    encode = json.JSONEncoder(ensure_ascii=False, default=_isoformat).encode
     for record in batch.records:
-        digest.update(raw_json(dict(record)).encode("utf-8") + b"\n")
+        digest.update(encode([record.get(column) for column in CANONICAL_COLUMNS]).encode("utf-8") + b"\n")
     for reject in batch.rejects:
         digest.update(raw_json(reject.raw).encode("utf-8") + b"\n")
     return digest.hexdigest()
+
+
+def _isoformat(value: Any) -> str:
+    """JSON for a value the encoder does not know: datetimes as ISO 8601 (with their offset), the
+    rest as text (as ``json_safe`` does)."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
 
 
 def _record_raw(record: CanonicalComplaint) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,11 +33,13 @@ class DateParseError(ValueError):
     """A date that cannot be what the source meant; the message says why."""
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_be_datetime(text: str) -> datetime:
     """Parse "15/01/2562 14:05" (day/month/Buddhist year) into an aware Bangkok datetime.
 
     A year below 2400 is refused: it is a Christian-era year where the source promises
-    Buddhist era, and silently accepting it would shift the record by 543 years.
+    Buddhist era, and silently accepting it would shift the record by 543 years. Cached: a
+    day's export repeats its minutes many times (datetimes are immutable, errors are not cached).
     """
     m = _BE_DATETIME.match(str(text))
     if not m:

@@ -12,7 +12,7 @@ with DAG(
     "bench_minimal_dag",
     schedule=CronDataIntervalTimetable("0 1 * * *", timezone="Asia/Bangkok"),
     start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Bangkok"),
-):
+) as dag:
 
     @task
     def nothing() -> None:

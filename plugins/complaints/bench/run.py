@@ -289,7 +289,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
         BEGIN,
         f"Run of {results['finished']} UTC on {results['machine']}; PostgreSQL {results['postgres']}.",
         f"Load average (1 min) {results.get('load_at_start', 0):.1f} at the start, "
-        f"{results.get('load_at_end', 0):.1f} at the end, on 2 cores: the machine is shared,",
+        f"{results.get('load_at_end', 0):.1f} at the end, on {os.cpu_count()} cores: the machine is shared,",
         "so absolute times are noisy; the ratios compare runs made side by side, one after another",
         f"within each repeat. Median of {results['repeats']} repeats (min–max). Command:",
         "",

@@ -180,6 +180,10 @@ def fill_warehouse(engine: Engine, matters: int, seed: int = demo.DEFAULT_SEED) 
         "reports": [m.report or "ดำเนินการแก้ไขเรียบร้อยแล้ว" for m in pool],
     }
     with engine.begin() as conn:  # the matters are generated in the server: include/sql/bench/
+        if conn.execute(text("SELECT current_setting('is_superuser')")).scalar_one() == "on":
+            # codes come from the config, so every foreign key holds by construction: skipping
+            # the per-row checks (triggers) makes a 10 M fill several times faster
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(read_sql("bench/fill_complaint.sql")), params)
         conn.execute(text(read_sql("bench/fill_status_history.sql")), params)
         conn.execute(text("ANALYZE complaint"))

@@ -1,0 +1,45 @@
+"""The benchmark suite's own logic (``make bench`` itself runs for hours and is not part of the tests)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from complaints.bench import run
+
+
+def _results(**extra):
+    return {
+        "finished": "2026-12-01 01:00",
+        "machine": "2 × test CPU",
+        "postgres": "15",
+        "repeats": 1,
+        "load_at_start": 1.25,
+        "load_at_end": 3.5,
+        **extra,
+    }
+
+
+def test_the_dag_parse_table_shows_each_file_beyond_the_minimal_dag_measured_in_the_same_run():
+    parse = {
+        "dags/complaints_daily.py": {"median": 76.0, "min": 70.0, "max": 90.0},
+        run.MINIMAL_DAG: {"median": 40.5, "min": 39.0, "max": 44.0},
+    }
+    block = run.markdown(_results(dag_parse=parse), "make bench")
+    assert "| `dags/complaints_daily.py` | 76.0 ms | 70.0–90.0 ms | 35.5 ms |" in block
+    assert f"| {run.MINIMAL_DAG} | 40.5 ms | 39.0–44.0 ms | |" in block
+
+
+def test_the_results_block_states_the_load_the_machine_was_under():
+    block = run.markdown(_results(), "make bench")
+    assert "Load average (1 min) 1.2 at the start, 3.5 at the end" in block
+
+
+def test_the_minimal_dag_baseline_defines_one_task_and_nothing_of_the_project():
+    path = run.Path(run.__file__).with_name("minimal_dag.py")
+    spec = importlib.util.spec_from_file_location("bench_minimal_dag", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dags = [value for value in vars(module).values() if type(value).__name__ == "DAG"]
+    assert [dag.dag_id for dag in dags] == ["bench_minimal_dag"]
+    assert [task.task_id for task in dags[0].tasks] == ["nothing"]
+    assert "complaints" not in path.read_text(encoding="utf-8")
