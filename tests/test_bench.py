@@ -43,3 +43,31 @@ def test_the_minimal_dag_baseline_defines_one_task_and_nothing_of_the_project():
     assert [dag.dag_id for dag in dags] == ["bench_minimal_dag"]
     assert [task.task_id for task in dags[0].tasks] == ["nothing"]
     assert "complaints" not in path.read_text(encoding="utf-8")
+
+
+INGEST_SECONDS = {"pipeline_1555": 40.0, "pipeline_mis": 50.0, "naive": 80.0, "copy_floor": 2.0}
+
+
+def _ingest_run(seconds: float) -> dict:
+    return {"seconds": seconds, "rows": 100_000, "loaded": 100_000, "batches": 2, "peak_rss_mib": 300.0}
+
+
+def test_results_of_two_invocations_combine_into_one_block_naming_both_commands():
+    first = _results(
+        command="make bench BENCH_ARGS='--ingest-sizes 100000'",
+        ingestion={"100000": {case: [_ingest_run(seconds)] for case, seconds in INGEST_SECONDS.items()}},
+    )
+    second = _results(
+        finished="2026-12-01 02:00",
+        repeats=2,
+        command="make bench BENCH_ARGS='--warehouse-sizes 1000000'",
+        dag_parse={"dags/complaints_quarterly.py": {"median": 60.0, "min": 58.0, "max": 70.0}},
+    )
+    combined = run.combine([first, second])
+    assert list(combined["ingestion"]) == ["100000"]
+    assert combined["repeats"] == 1
+    block = run.markdown(combined, "")
+    assert block.count("Run of ") == 2
+    assert "--ingest-sizes 100000" in block and "--warehouse-sizes 1000000" in block
+    assert "`dags/complaints_quarterly.py` | 60.0 ms" in block
+    assert "| 100,000 | pipeline_1555 | 40.00 s" in block

@@ -285,17 +285,23 @@ def _median(runs: list[dict], key: str = "seconds") -> float:
 
 
 def markdown(results: dict[str, Any], command: str) -> str:
-    lines = [
-        BEGIN,
-        f"Run of {results['finished']} UTC on {results['machine']}; PostgreSQL {results['postgres']}.",
-        f"Load average (1 min) {results.get('load_at_start', 0):.1f} at the start, "
-        f"{results.get('load_at_end', 0):.1f} at the end, on {os.cpu_count()} cores: the machine is shared,",
-        "so absolute times are noisy; the ratios compare runs made side by side, one after another",
-        f"within each repeat. Median of {results['repeats']} repeats (min–max). Command:",
-        "",
-        "```bash",
-        command,
-        "```",
+    """The results block; ``results["runs"]`` (from ``combine``) lists several invocations."""
+    runs = results.get("runs") or [{**results, "command": command}]
+    lines = [BEGIN]
+    for run in runs:
+        lines += [
+            f"Run of {run['finished']} UTC on {results['machine']}; PostgreSQL {results['postgres']}.",
+            f"Load average (1 min) {run.get('load_at_start', 0):.1f} at the start, "
+            f"{run.get('load_at_end', 0):.1f} at the end, on {os.cpu_count()} cores. Command:",
+            "",
+            "```bash",
+            run["command"],
+            "```",
+            "",
+        ]
+    lines += [
+        "The machine is shared, so absolute times are noisy; the ratios compare runs made side by",
+        f"side, one after another within each repeat. Median of {results['repeats']} repeat(s) (min–max).",
         "",
     ]
     if results.get("ingestion"):
@@ -400,6 +406,21 @@ def markdown(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def combine(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One results dict from several invocations' ``--json`` files (run one after another or on
+    separate sizes): the size tables merge, each invocation keeps its own command and load."""
+    results: dict[str, Any] = {"ingestion": {}, "chunked": {}, "warehouse": {}, "runs": []}
+    for part in parts:
+        for key in ("ingestion", "chunked", "warehouse"):
+            results[key].update(part.get(key) or {})
+        for key in ("report", "dag_parse", "machine", "postgres"):
+            if part.get(key):
+                results[key] = part[key]
+        results["repeats"] = min(results.get("repeats", part["repeats"]), part["repeats"])
+        results["runs"].append({k: part.get(k) for k in ("finished", "load_at_start", "load_at_end", "command")})
+    return results
+
+
 def write_doc(path: Path, block: str) -> None:
     """Replace the generated block of the document (appended when it has none)."""
     current = path.read_text(encoding="utf-8") if path.exists() else "# Measurements\n"
@@ -430,7 +451,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="scratch database (schemas are created and dropped)")
     parser.add_argument("--out", type=Path, default=PROJECT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures here")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="measure nothing: write the document from these --json files of earlier invocations",
+    )
     args = parser.parse_args(argv)
+    if args.combine:
+        results = combine([json.loads(path.read_text(encoding="utf-8")) for path in args.combine])
+        write_doc(args.out, markdown(results, ""))
+        print(f"wrote {args.out} from {len(args.combine)} runs")
+        return 0
 
     results: dict[str, Any] = {
         "machine": machine(),
@@ -479,6 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         + "'"
     )
+    results["command"] = command
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
     write_doc(args.out, markdown(results, command))
