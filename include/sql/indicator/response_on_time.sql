@@ -12,26 +12,16 @@
 --   not_yet_due  not responded, deadline after the cut-off: left out of the percentage
 -- pct_on_time_x100 = on_time / (on_time + late + overdue), integer hundredths of a percent
 -- rounded half-up; 0 when no matter is assessed.
-WITH window_matters AS (
-    SELECT k.channel, k.source_id, k.received_date, k.acknowledged_at
-      FROM complaint k
-     WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
-),
-first_response AS (
-    SELECT h.channel, h.source_id, MIN(h.changed_at) AS responded_at
-      FROM complaint_status_history h
-      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
-     WHERE h.status IN :response_statuses AND h.changed_at < :asof_before
-     GROUP BY h.channel, h.source_id
-),
-responses AS (
-    SELECT w.received_date,
-           CASE WHEN w.acknowledged_at IS NOT NULL AND w.acknowledged_at < :asof_before
-                     AND (f.responded_at IS NULL OR w.acknowledged_at < f.responded_at)
-                THEN w.acknowledged_at
-                ELSE f.responded_at END AS responded_at
-      FROM window_matters w
-      LEFT JOIN first_response f ON f.channel = w.channel AND f.source_id = w.source_id
+WITH responses AS (
+    -- indicator_matter: the matters of the window with their first response status before the
+    -- cut-off (status_tables.sql, computed once per computation).
+    SELECT m.received_date,
+           CASE WHEN m.acknowledged_at IS NOT NULL AND m.acknowledged_at < :asof_before
+                     AND (m.first_response_at IS NULL OR m.acknowledged_at < m.first_response_at)
+                THEN m.acknowledged_at
+                ELSE m.first_response_at END AS responded_at
+      FROM indicator_matter m
+     WHERE m.channel IN :channels
 ),
 assessed AS (
     SELECT rc.business_day_seq + :within_business_days AS deadline_seq,
