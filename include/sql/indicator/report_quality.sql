@@ -33,20 +33,27 @@ assessed AS (
            CASE WHEN w.reopen_count > 0 AND :reopen_count_fails = 1 THEN 1 ELSE 0 END AS reopen_counted
       FROM window_matters w
 ),
+-- Counted per combination first: every reference to a column of `assessed` re-evaluates its
+-- expression (the normalised report text), so the sums below read a handful of grouped rows.
+grouped AS (
+    SELECT resolved, report, reopened, reopen_counted, COUNT(*) AS n
+      FROM assessed
+     GROUP BY resolved, report, reopened, reopen_counted
+),
 counts AS (
-    SELECT COUNT(*) AS received,
-           COALESCE(SUM(resolved), 0) AS resolved,
+    SELECT COALESCE(SUM(n), 0) AS received,
+           COALESCE(SUM(resolved * n), 0) AS resolved,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 0 AND reopen_counted = 0
-                             THEN 1 ELSE 0 END), 0) AS passed,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'missing' THEN 1 ELSE 0 END), 0) AS report_missing,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'boilerplate' THEN 1 ELSE 0 END), 0)
+                             THEN n ELSE 0 END), 0) AS passed,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'missing' THEN n ELSE 0 END), 0) AS report_missing,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'boilerplate' THEN n ELSE 0 END), 0)
                AS report_boilerplate,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'too_short' THEN 1 ELSE 0 END), 0) AS report_too_short,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 THEN 1 ELSE 0 END), 0)
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'too_short' THEN n ELSE 0 END), 0) AS report_too_short,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 THEN n ELSE 0 END), 0)
                AS reopened,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 0 AND reopen_counted = 1
-                             THEN 1 ELSE 0 END), 0) AS reopen_counted
-      FROM assessed
+                             THEN n ELSE 0 END), 0) AS reopen_counted
+      FROM grouped
 )
 SELECT received, resolved, passed, report_missing, report_boilerplate, report_too_short, reopened, reopen_counted,
        CASE WHEN received = 0 THEN 0 ELSE (passed * 20000 + received) / (2 * received) END AS pct_passed_x100

@@ -5,10 +5,12 @@
 -- REPEATABLE READ transaction); status_tables_drop.sql drops them at the end. Statements are
 -- separated by lines holding only ';'.
 --
--- indicator_status_change: every complaint_status_history row before <asof_before> of every
+-- indicator_status_change: the complaint_status_history rows before <asof_before> of every
 --   matter received from <fy_start> to <cutoff> (every channel), ranked by the shared rule
---   (fragments/status_as_of_cutoff.sql): rn = 1 is the status as of the cut-off; the row's
---   status holds from changed_at until next_changed_at (NULL: still holds at the cut-off).
+--   (fragments/status_as_of_cutoff.sql), that a query reads: the latest (rn = 1, the status as
+--   of the cut-off) and every change into a resolved status (monthly.sql's spans); the row's
+--   status holds from changed_at until next_changed_at (NULL: still holds at the cut-off);
+--   every row of a matter also carries its first_response_at, first_resolved_at and reopened.
 -- indicator_matter: one row per matter received from <fy_start> to <cutoff> (every channel):
 --   status       as of the cut-off, NULL when it has no history row before it ("received")
 --   resolved     1 when that status is a resolved one, else 0
@@ -27,29 +29,31 @@ WITH window_matters AS (
 ),
 matters_in_scope AS (SELECT channel, source_id FROM window_matters),
 -- @include fragments/status_as_of_cutoff.sql
+-- The per-matter facts are window aggregates over the ranking's partition, so the one sort of
+-- the history serves them all (a GROUP BY would hash or sort the rows again).
 status_change AS (
-    SELECT channel, source_id, status, is_resolved, changed_at, next_changed_at, rn FROM ranked
+    SELECT channel, source_id, status, is_resolved, changed_at, next_changed_at, rn,
+           MIN(CASE WHEN status IN :response_statuses THEN changed_at END)
+               OVER (PARTITION BY channel, source_id) AS first_response_at,
+           MIN(CASE WHEN is_resolved = TRUE THEN changed_at END)
+               OVER (PARTITION BY channel, source_id) AS first_resolved_at,
+           MAX(CASE WHEN status IN :reopen_statuses THEN 1 ELSE 0 END)
+               OVER (PARTITION BY channel, source_id) AS reopened
+      FROM ranked
 )
-SELECT channel, source_id, status, is_resolved, changed_at, next_changed_at, rn FROM status_change
+SELECT channel, source_id, status, is_resolved, changed_at, next_changed_at, rn,
+       first_response_at, first_resolved_at, reopened
+  FROM status_change
+ WHERE rn = 1 OR is_resolved = TRUE
 ;
 CREATE TEMPORARY TABLE indicator_matter AS
-WITH per_matter AS (
-    SELECT c.channel, c.source_id,
-           MAX(CASE WHEN c.rn = 1 THEN c.status END) AS status,
-           MAX(CASE WHEN c.rn = 1 AND c.is_resolved = TRUE THEN 1 ELSE 0 END) AS resolved,
-           MIN(CASE WHEN c.status IN :response_statuses THEN c.changed_at END) AS first_response_at,
-           MIN(CASE WHEN c.is_resolved = TRUE THEN c.changed_at END) AS first_resolved_at,
-           MAX(CASE WHEN c.status IN :reopen_statuses THEN 1 ELSE 0 END) AS reopened
-      FROM indicator_status_change c
-     GROUP BY c.channel, c.source_id
-)
 SELECT k.channel, k.source_id, k.received_date, k.district_code, k.category_code, k.responsible_unit,
-       k.acknowledged_at, p.status,
-       COALESCE(p.resolved, 0) AS resolved,
-       p.first_response_at, p.first_resolved_at,
-       COALESCE(p.reopened, 0) AS reopened
+       k.acknowledged_at, c.status,
+       CASE WHEN c.is_resolved = TRUE THEN 1 ELSE 0 END AS resolved,
+       c.first_response_at, c.first_resolved_at,
+       COALESCE(c.reopened, 0) AS reopened
   FROM complaint k
-  LEFT JOIN per_matter p ON p.channel = k.channel AND p.source_id = k.source_id
+  LEFT JOIN indicator_status_change c ON c.channel = k.channel AND c.source_id = k.source_id AND c.rn = 1
  WHERE k.received_date >= :fy_start AND k.received_date <= :cutoff
 ;
 -- PostgreSQL does not gather statistics on temporary tables by itself; the queries join them.
