@@ -3,7 +3,9 @@
 Every number comes from the SQL in ``include/sql/indicator/`` (one file per query, bound
 parameters, channel and status lists as expanding parameters); this module converts the
 cut-off to the bounds the SQL takes, shapes the rows into :mod:`complaints.indicator.result`
-and applies the rubric's point mapping to the percentages the SQL returned.
+and applies the rubric's point mapping to the percentages the SQL returned. Each matter's
+status as of the cut-off is ranked once per computation, into temporary tables on the
+computation's one connection (``status_tables.sql``) that the queries read.
 
 "As of the cut-off" means: the latest ``complaint_status_history`` row whose ``changed_at``
 is before the first instant after the cut-off day in Bangkok (``cutoff + 1 day`` at 00:00
