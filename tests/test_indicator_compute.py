@@ -370,3 +370,22 @@ def test_the_result_names_the_fiscal_year_quarter_and_rubric_version(wh):
     assert result.computed_at is not None
     assert [m.month for m in result.monthly][-1] == date(2019, 6, 1)
     assert result.as_dict()["totals"]["received"] == 0
+
+
+def test_a_computation_that_failed_midway_leaves_nothing_that_breaks_the_next(wh, monkeypatch):
+    import complaints.indicator.compute as compute
+
+    load(wh, matter("early", bkk(2019, 3, 1, 9), ("resolved", bkk(2019, 3, 5, 10))))
+    expected = figures_of(compute_indicator(wh, CUTOFF))
+    real_run_query = compute.run_query
+
+    def failing(conn, name, params):
+        if name == "monthly":  # after the status tables were made
+            raise RuntimeError("interrupted")
+        return real_run_query(conn, name, params)
+
+    monkeypatch.setattr(compute, "run_query", failing)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        compute_indicator(wh, CUTOFF)
+    monkeypatch.setattr(compute, "run_query", real_run_query)
+    assert figures_of(compute_indicator(wh, CUTOFF)) == expected == (1, 1, 0, Decimal("100.00"), Decimal("0.00"))

@@ -21,10 +21,12 @@ import pytest
 from jinja2 import UndefinedError
 from pypdf import PdfReader
 
+from complaints.config import load_config
 from complaints.report import render_report, report_basename
 from complaints.report.render import (
     REPORT_TEMPLATES_DIR,
     RefusedURL,
+    build_context,
     figures_sentence,
     load_unit_texts,
     local_url_fetcher,
@@ -431,3 +433,43 @@ def test_charts_are_svg_with_thai_labels_drawn_as_outlines():
     assert charts.month_label(date(2018, 10, 1), " ") == "ต.ค. 61"
     assert charts.thai_font().regular.name == "Laksaman.ttf"
     assert charts.cumulative_rate_chart(r.monthly) == charts.cumulative_rate_chart(r.monthly), "deterministic"
+
+
+# ------------------------------------------------------------------ open-matters annex
+
+
+def _open_rows(html: str) -> list[str]:
+    """Source ids listed in the open-matters annex, in order."""
+    table = html.split('id="open-table"', 1)[1].split("</table>", 1)[0]
+    return [re.findall(r"<td>(.*?)</td>", row)[0] for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]]
+
+
+def test_the_open_matters_annex_lists_the_oldest_up_to_the_limit_and_the_xlsx_lists_all(tmp_path):
+    from openpyxl import load_workbook
+
+    r = sample_result()
+    oldest = sorted(r.open_matters, key=lambda m: (-m.age_business_days, m.received_date))
+    html_path, xlsx_path = render_report(r, tmp_path, formats=("html", "xlsx"), open_matters_limit=10)
+    html = html_path.read_text(encoding="utf-8")
+    assert _open_rows(html) == [m.source_id for m in oldest[:10]]
+    text = text_of(html)
+    assert f"({len(oldest)} เรื่อง)" in text  # the heading counts every open matter
+    assert f"แสดง 10 เรื่องที่ค้างนานที่สุด ยังมีอีก {len(oldest) - 10} เรื่อง" in text
+    assert f"รายการครบทั้ง {len(oldest)} เรื่องอยู่ในไฟล์ XLSX ของรายงานฉบับนี้ ({xlsx_path.name})" in text
+    sheet = load_workbook(xlsx_path)["เรื่องค้างดำเนินการ"]
+    assert [row[2].value for row in sheet.iter_rows(min_row=2)] == [m.source_id for m in oldest]
+
+
+def test_the_open_matters_limit_comes_from_the_pipeline_config():
+    limit = load_config().report_open_matters_limit
+    r = sample_result()
+    many = [replace(r.open_matters[k % len(r.open_matters)], source_id=f"MIS-X-{k:05d}") for k in range(limit + 7)]
+    context = build_context(replace(r, open_matters=many), load_unit_texts())
+    assert len(context["open_matters"]) == limit
+    assert (context["open_matters_total"], context["open_matters_more"]) == (limit + 7, 7)
+
+
+def test_an_annex_within_the_limit_lists_every_open_matter_and_no_more_line(rendered):
+    html = rendered["paths"][2].read_text(encoding="utf-8")
+    assert len(_open_rows(html)) == len(sample_result().open_matters)
+    assert 'id="open-more"' not in html

@@ -121,3 +121,13 @@ def _table_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
         return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one() for t in sorted(tables)}
+
+
+def test_the_indicator_as_the_reporting_role_writes_only_its_own_temporary_tables(owner_and_reader):
+    owner, reader, _ = owner_and_reader
+    compute_indicator(owner, CUTOFF)  # the calendar is complete: the reader's run writes nothing through the owner
+    before = _table_counts(owner)
+    # Its transaction is read-write (for CREATE TEMPORARY TABLE); no table of the schema changes
+    # and none is added to it.
+    assert compute_indicator(reader, CUTOFF).totals.received > 0
+    assert _table_counts(owner) == before

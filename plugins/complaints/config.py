@@ -86,6 +86,11 @@ class PipelineConfig:
         return int(self.raw["quarantine"]["min_rows_for_share_rule"])
 
     @property
+    def report_open_matters_limit(self) -> int:
+        """Open matters the PDF/HTML report lists (the XLSX lists all); see pipeline.yaml."""
+        return int(self.raw["quarterly"]["report_open_matters_limit"])
+
+    @property
     def bangkok_bounds(self) -> dict[str, float]:
         return dict(self.raw["bangkok_bounds"])
 

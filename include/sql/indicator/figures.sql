@@ -14,18 +14,11 @@
 --   unit     every unit in dim_unit, plus code NULL for matters without a unit (if any)
 -- Percentages are integer hundredths of a percent rounded half-up (9989 = 99.89 %),
 -- computed with integer arithmetic so both databases round alike; 0 when nothing was received.
-WITH window_matters AS (
-    SELECT k.channel, k.source_id, k.district_code, k.category_code, k.responsible_unit
-      FROM complaint k
-     WHERE k.received_date >= :fy_start AND k.received_date <= :cutoff
-),
-matters_in_scope AS (SELECT channel, source_id FROM window_matters),
--- @include fragments/status_as_of_cutoff.sql
-matters AS (
-    SELECT w.channel, w.district_code, w.category_code, w.responsible_unit,
-           CASE WHEN r.is_resolved = TRUE THEN 1 ELSE 0 END AS resolved
-      FROM window_matters w
-      LEFT JOIN ranked r ON r.channel = w.channel AND r.source_id = w.source_id AND r.rn = 1
+WITH matters AS (
+    -- indicator_matter: the matters of the window and their status as of the cut-off
+    -- (status_tables.sql, computed once per computation by the shared rule).
+    SELECT m.channel, m.district_code, m.category_code, m.responsible_unit, m.resolved
+      FROM indicator_matter m
 ),
 counted AS (
     SELECT * FROM matters WHERE channel IN :channels

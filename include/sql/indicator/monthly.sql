@@ -14,41 +14,26 @@ WITH months AS (
      WHERE c.day >= :fy_start AND c.day <= :cutoff
      GROUP BY c.month_start
 ),
+-- indicator_matter and indicator_status_change (status_tables.sql, computed once per
+-- computation): the matters of the window, their first resolved change, and every change before
+-- the cut-off ranked by the rule of figures.sql. A change's status holds from changed_at until
+-- next_changed_at (NULL: it still holds at the cut-off; of several changes at one instant only
+-- the winner gets a non-empty span). A matter is resolved as of a month's end (the latest
+-- change before ends_at, never after the cut-off) when a resolved span holds there:
+-- span_start < ends_at <= span_end.
 window_matters AS (
-    SELECT k.channel, k.source_id, k.received_date
-      FROM complaint k
-     WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
-),
--- Each history row of a window matter as a span: its status holds from changed_at until the
--- matter's next change (span_end, NULL for the latest). Rows are ordered by time, then by the
--- tie-break of figures.sql reversed (a reopen status last, then a resolved one, then the highest
--- code), so of several changes at one instant only the winner gets a non-empty span. A matter is
--- resolved as of a month's end (the latest change before ends_at) when a resolved span holds
--- there: span_start < ends_at <= span_end. One sort of the history, however many months.
-spans AS (
-    SELECT w.received_date, s.is_resolved, h.changed_at AS span_start,
-           LEAD(h.changed_at) OVER (
-               PARTITION BY h.channel, h.source_id
-               ORDER BY h.changed_at,
-                        CASE WHEN h.status IN :reopen_statuses THEN 2
-                             WHEN s.is_resolved = TRUE THEN 1
-                             ELSE 0 END,
-                        h.status DESC
-           ) AS span_end
-      FROM window_matters w
-      JOIN complaint_status_history h ON h.channel = w.channel AND h.source_id = w.source_id
-      JOIN dim_status s ON s.status_code = h.status
+    SELECT m.channel, m.source_id, m.received_date, m.first_resolved_at
+      FROM indicator_matter m
+     WHERE m.channel IN :channels
 ),
 resolved_spans AS (
-    SELECT received_date, span_start, span_end FROM spans WHERE is_resolved = TRUE
+    SELECT w.received_date, c.changed_at AS span_start, c.next_changed_at AS span_end
+      FROM window_matters w
+      JOIN indicator_status_change c ON c.channel = w.channel AND c.source_id = w.source_id
+     WHERE c.is_resolved = TRUE
 ),
 first_resolved AS (
-    SELECT h.channel, h.source_id, MIN(h.changed_at) AS resolved_at
-      FROM complaint_status_history h
-      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
-      JOIN dim_status s ON s.status_code = h.status
-     WHERE s.is_resolved = TRUE
-     GROUP BY h.channel, h.source_id
+    SELECT w.first_resolved_at AS resolved_at FROM window_matters w WHERE w.first_resolved_at IS NOT NULL
 ),
 -- Per month, by joins rather than correlated subqueries: a CTE used inside a subquery that
 -- runs once per month would be computed once per month.

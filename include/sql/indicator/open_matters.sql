@@ -3,19 +3,13 @@
 -- matter with no history row yet counts as 'received'). Age: business days after the
 -- received date up to and including the cut-off day (0 when received on the cut-off day).
 -- No personal data: no reporter pseudonym, no description, no coordinates.
-WITH window_matters AS (
-    SELECT k.channel, k.source_id, k.received_date, k.district_code, k.category_code, k.responsible_unit
-      FROM complaint k
-     WHERE k.received_date >= :fy_start AND k.received_date <= :cutoff
-),
-matters_in_scope AS (SELECT channel, source_id FROM window_matters),
--- @include fragments/status_as_of_cutoff.sql
-open_matters AS (
-    SELECT w.channel, w.source_id, w.received_date, w.district_code, w.category_code, w.responsible_unit,
-           COALESCE(r.status, 'received') AS status
-      FROM window_matters w
-      LEFT JOIN ranked r ON r.channel = w.channel AND r.source_id = w.source_id AND r.rn = 1
-     WHERE r.is_resolved IS NULL OR r.is_resolved <> TRUE
+WITH open_matters AS (
+    -- indicator_matter: the matters of the window and their status as of the cut-off
+    -- (status_tables.sql, computed once per computation by the shared rule).
+    SELECT m.channel, m.source_id, m.received_date, m.district_code, m.category_code, m.responsible_unit,
+           COALESCE(m.status, 'received') AS status
+      FROM indicator_matter m
+     WHERE m.resolved = 0
 )
 SELECT o.channel, o.source_id, o.received_date,
        o.district_code, d.name_th AS district_name_th,

@@ -13,46 +13,47 @@
 -- Resolved matters that fail are counted by their first failing reason, in the order above.
 -- pct_passed_x100 = passed / received, integer hundredths of a percent rounded half-up.
 WITH window_matters AS (
-    SELECT k.channel, k.source_id, k.reopen_count,
+    -- indicator_matter: the matters of the window, their status as of the cut-off and whether
+    -- they were reopened before it (status_tables.sql, computed once per computation); the
+    -- report text and the reopen count are the complaint's.
+    SELECT m.resolved, m.reopened, k.reopen_count,
            LOWER(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(
                k.resolution_report, ' ', ''), '.', ''), :lf, ''), :cr, ''), :tab, '')) AS report_text
-      FROM complaint k
-     WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
-),
-matters_in_scope AS (SELECT channel, source_id FROM window_matters),
--- @include fragments/status_as_of_cutoff.sql
-reopened AS (
-    SELECT DISTINCT h.channel, h.source_id
-      FROM complaint_status_history h
-      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
-     WHERE h.status IN :reopen_statuses AND h.changed_at < :asof_before
+      FROM indicator_matter m
+      JOIN complaint k ON k.channel = m.channel AND k.source_id = m.source_id
+     WHERE m.channel IN :channels
 ),
 assessed AS (
-    SELECT CASE WHEN r.is_resolved = TRUE THEN 1 ELSE 0 END AS resolved,
+    SELECT w.resolved,
            CASE WHEN w.report_text IS NULL OR w.report_text = '' THEN 'missing'
                 WHEN w.report_text IN :boilerplate_reports THEN 'boilerplate'
                 WHEN LENGTH(w.report_text) < :min_report_chars THEN 'too_short'
                 ELSE 'answers' END AS report,
-           CASE WHEN o.source_id IS NOT NULL AND :reopened_fails = 1 THEN 1 ELSE 0 END AS reopened,
+           CASE WHEN w.reopened = 1 AND :reopened_fails = 1 THEN 1 ELSE 0 END AS reopened,
            CASE WHEN w.reopen_count > 0 AND :reopen_count_fails = 1 THEN 1 ELSE 0 END AS reopen_counted
       FROM window_matters w
-      LEFT JOIN ranked r ON r.channel = w.channel AND r.source_id = w.source_id AND r.rn = 1
-      LEFT JOIN reopened o ON o.channel = w.channel AND o.source_id = w.source_id
+),
+-- Counted per combination first: every reference to a column of `assessed` re-evaluates its
+-- expression (the normalised report text), so the sums below read a handful of grouped rows.
+grouped AS (
+    SELECT resolved, report, reopened, reopen_counted, COUNT(*) AS n
+      FROM assessed
+     GROUP BY resolved, report, reopened, reopen_counted
 ),
 counts AS (
-    SELECT COUNT(*) AS received,
-           COALESCE(SUM(resolved), 0) AS resolved,
+    SELECT COALESCE(SUM(n), 0) AS received,
+           COALESCE(SUM(resolved * n), 0) AS resolved,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 0 AND reopen_counted = 0
-                             THEN 1 ELSE 0 END), 0) AS passed,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'missing' THEN 1 ELSE 0 END), 0) AS report_missing,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'boilerplate' THEN 1 ELSE 0 END), 0)
+                             THEN n ELSE 0 END), 0) AS passed,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'missing' THEN n ELSE 0 END), 0) AS report_missing,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'boilerplate' THEN n ELSE 0 END), 0)
                AS report_boilerplate,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'too_short' THEN 1 ELSE 0 END), 0) AS report_too_short,
-           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 THEN 1 ELSE 0 END), 0)
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'too_short' THEN n ELSE 0 END), 0) AS report_too_short,
+           COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 1 THEN n ELSE 0 END), 0)
                AS reopened,
            COALESCE(SUM(CASE WHEN resolved = 1 AND report = 'answers' AND reopened = 0 AND reopen_counted = 1
-                             THEN 1 ELSE 0 END), 0) AS reopen_counted
-      FROM assessed
+                             THEN n ELSE 0 END), 0) AS reopen_counted
+      FROM grouped
 )
 SELECT received, resolved, passed, report_missing, report_boilerplate, report_too_short, reopened, reopen_counted,
        CASE WHEN received = 0 THEN 0 ELSE (passed * 20000 + received) / (2 * received) END AS pct_passed_x100

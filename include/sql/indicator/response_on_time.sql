@@ -12,45 +12,48 @@
 --   not_yet_due  not responded, deadline after the cut-off: left out of the percentage
 -- pct_on_time_x100 = on_time / (on_time + late + overdue), integer hundredths of a percent
 -- rounded half-up; 0 when no matter is assessed.
-WITH window_matters AS (
-    SELECT k.channel, k.source_id, k.received_date, k.acknowledged_at
-      FROM complaint k
-     WHERE k.channel IN :channels AND k.received_date >= :fy_start AND k.received_date <= :cutoff
+WITH responses AS (
+    -- indicator_matter: the matters of the window with their first response status before the
+    -- cut-off (status_tables.sql, computed once per computation).
+    SELECT m.received_date,
+           CASE WHEN m.acknowledged_at IS NOT NULL AND m.acknowledged_at < :asof_before
+                     AND (m.first_response_at IS NULL OR m.acknowledged_at < m.first_response_at)
+                THEN m.acknowledged_at
+                ELSE m.first_response_at END AS responded_at
+      FROM indicator_matter m
+     WHERE m.channel IN :channels
 ),
-first_response AS (
-    SELECT h.channel, h.source_id, MIN(h.changed_at) AS responded_at
-      FROM complaint_status_history h
-      JOIN window_matters w ON w.channel = h.channel AND w.source_id = h.source_id
-     WHERE h.status IN :response_statuses AND h.changed_at < :asof_before
-     GROUP BY h.channel, h.source_id
-),
-responses AS (
-    SELECT w.received_date,
-           CASE WHEN w.acknowledged_at IS NOT NULL AND w.acknowledged_at < :asof_before
-                     AND (f.responded_at IS NULL OR w.acknowledged_at < f.responded_at)
-                THEN w.acknowledged_at
-                ELSE f.responded_at END AS responded_at
-      FROM window_matters w
-      LEFT JOIN first_response f ON f.channel = w.channel AND f.source_id = w.source_id
-),
+-- The day of the response: the calendar day starting last at or before it, if it ends after it
+-- (one backward probe of the day_start_utc index per matter; a join on the range condition
+-- scanned the calendar from its first day for every matter).
 assessed AS (
     SELECT rc.business_day_seq + :within_business_days AS deadline_seq,
-           ac.business_day_seq AS response_seq
+           (SELECT ac.business_day_seq
+              FROM dim_calendar ac
+             WHERE ac.day_start_utc <= r.responded_at AND r.responded_at < ac.day_end_utc
+             ORDER BY ac.day_start_utc DESC
+             LIMIT 1) AS response_seq
       FROM responses r
       JOIN dim_calendar rc ON rc.day = r.received_date
-      LEFT JOIN dim_calendar ac ON r.responded_at >= ac.day_start_utc AND r.responded_at < ac.day_end_utc
+),
+-- Counted per (deadline, response day) first: every reference to a column of `assessed`
+-- re-evaluates its expression (the calendar probe), so the sums below read a few grouped rows.
+grouped AS (
+    SELECT deadline_seq, response_seq, COUNT(*) AS n
+      FROM assessed
+     GROUP BY deadline_seq, response_seq
 ),
 counts AS (
-    SELECT COUNT(*) AS received,
+    SELECT COALESCE(SUM(a.n), 0) AS received,
            COALESCE(SUM(CASE WHEN a.response_seq IS NOT NULL AND a.response_seq <= a.deadline_seq
-                             THEN 1 ELSE 0 END), 0) AS on_time,
+                             THEN a.n ELSE 0 END), 0) AS on_time,
            COALESCE(SUM(CASE WHEN a.response_seq IS NOT NULL AND a.response_seq > a.deadline_seq
-                             THEN 1 ELSE 0 END), 0) AS late,
+                             THEN a.n ELSE 0 END), 0) AS late,
            COALESCE(SUM(CASE WHEN a.response_seq IS NULL AND a.deadline_seq <= cut.business_day_seq
-                             THEN 1 ELSE 0 END), 0) AS overdue,
+                             THEN a.n ELSE 0 END), 0) AS overdue,
            COALESCE(SUM(CASE WHEN a.response_seq IS NULL AND a.deadline_seq > cut.business_day_seq
-                             THEN 1 ELSE 0 END), 0) AS not_yet_due
-      FROM assessed a
+                             THEN a.n ELSE 0 END), 0) AS not_yet_due
+      FROM grouped a
      CROSS JOIN (SELECT business_day_seq FROM dim_calendar WHERE day = :cutoff) cut
 )
 SELECT received, on_time, late, overdue, not_yet_due,

@@ -3,7 +3,9 @@
 Every number comes from the SQL in ``include/sql/indicator/`` (one file per query, bound
 parameters, channel and status lists as expanding parameters); this module converts the
 cut-off to the bounds the SQL takes, shapes the rows into :mod:`complaints.indicator.result`
-and applies the rubric's point mapping to the percentages the SQL returned.
+and applies the rubric's point mapping to the percentages the SQL returned. Each matter's
+status as of the cut-off is ranked once per computation, into temporary tables on the
+computation's one connection (``status_tables.sql``) that the queries read.
 
 "As of the cut-off" means: the latest ``complaint_status_history`` row whose ``changed_at``
 is before the first instant after the cut-off day in Bangkok (``cutoff + 1 day`` at 00:00
@@ -20,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, bindparam, text
+from sqlalchemy import Connection, Engine, String, TextClause, bindparam, text
 
 from complaints.fiscal import fiscal_quarter, fiscal_year_be, fiscal_year_end, fiscal_year_start
 from complaints.indicator.business_calendar import (
@@ -49,6 +51,7 @@ from complaints.indicator.rubric import (
     round2,
 )
 from complaints.thai_time import BANGKOK, aware_utc, thai_date
+from complaints.warehouse import statements
 
 # Lists of codes or phrases, bound as lists: SQLAlchemy expands each into "IN (?, ?, ...)".
 EXPANDING_PARAMETERS = (
@@ -65,13 +68,23 @@ NO_UNIT_NAME_TH = "ไม่ระบุหน่วยงาน"
 NO_UNIT_NAME_EN = "No responsible unit"
 
 
-def run_query(conn: Connection, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Rows of ``include/sql/indicator/<name>.sql`` as dicts; list parameters are expanded."""
-    sql = indicator_sql(name)
+def _statement(sql: str) -> TextClause:
+    """``sql`` as a statement whose list parameters are expanded."""
     # Typed as text so that an empty list still compares with a text column on PostgreSQL.
     expanding = [bindparam(p, expanding=True, type_=String) for p in EXPANDING_PARAMETERS if re.search(rf":{p}\b", sql)]
-    statement = text(sql).bindparams(*expanding)
-    return [dict(row) for row in conn.execute(statement, dict(params)).mappings()]
+    return text(sql).bindparams(*expanding)
+
+
+def run_query(conn: Connection, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``include/sql/indicator/<name>.sql`` as dicts; list parameters are expanded."""
+    return [dict(row) for row in conn.execute(_statement(indicator_sql(name)), dict(params)).mappings()]
+
+
+def run_script(conn: Connection, name: str, params: Mapping[str, Any]) -> None:
+    """Every statement of ``include/sql/indicator/<name>.sql``, each given the parameters it names."""
+    for sql in statements(indicator_sql(name)):
+        named = {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
+        conn.execute(_statement(sql), named)
 
 
 def pct_from_x100(value: Any) -> Decimal:
@@ -247,16 +260,24 @@ def compute_indicator(
     }
 
     connection = engine.connect()
-    if engine.dialect.name == "postgresql":
+    postgresql = engine.dialect.name == "postgresql"
+    if postgresql:
         # One snapshot for every query, so a load committing meanwhile cannot make them disagree.
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
     with connection as conn, conn.begin():
+        if postgresql:
+            # The reporting role's transactions are read-only by default, which refuses even
+            # CREATE TEMPORARY TABLE; its grants still refuse any write to the warehouse.
+            conn.execute(text(indicator_sql("transaction_read_write")))
+        # The status as of the cut-off, computed once into temporary tables the queries read.
+        run_script(conn, "status_tables", response_params)
         figures = run_query(conn, "figures", base)
         monthly = run_query(conn, "monthly", base)
         open_matters = run_query(conn, "open_matters", base)
         [response] = run_query(conn, "response_on_time", response_params)
         [quality] = run_query(conn, "report_quality", quality_params)
         freshness = run_query(conn, "freshness", {**base, "covering_outcomes": list(COVERING_OUTCOMES)})
+        run_script(conn, "status_tables_drop", {})
 
     by_dimension: dict[str, list[dict[str, Any]]] = {}
     for row in figures:

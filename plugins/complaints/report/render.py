@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from complaints.config import load_config
 from complaints.fiscal import fiscal_year_end
 from complaints.indicator.result import ChannelFreshness, Figures, IndicatorResult
 from complaints.paths import CONFIG_DIR, TEMPLATES_DIR
@@ -239,8 +240,20 @@ def channel_names(result: IndicatorResult) -> dict[str, str]:
     return names
 
 
-def build_context(result: IndicatorResult, texts: UnitTexts, charts: dict[str, str] | None = None) -> dict[str, Any]:
-    """Everything the template shows, already chosen; numbers stay as the result has them."""
+def build_context(
+    result: IndicatorResult,
+    texts: UnitTexts,
+    charts: dict[str, str] | None = None,
+    open_matters_limit: int | None = None,
+) -> dict[str, Any]:
+    """Everything the template shows, already chosen; numbers stay as the result has them.
+
+    The open-matters annex lists the ``open_matters_limit`` oldest (default: the config's
+    ``quarterly.report_open_matters_limit``): a PDF of every open matter of a large warehouse
+    takes WeasyPrint tens of minutes and gigabytes. The XLSX lists them all."""
+    if open_matters_limit is None:
+        open_matters_limit = load_config().report_open_matters_limit
+    open_matters = sorted(result.open_matters, key=lambda m: (-m.age_business_days, m.received_date))
     names = channel_names(result)
     counted_names = [names.get(c, c) for c in result.channels]
     quarters = []
@@ -279,7 +292,9 @@ def build_context(result: IndicatorResult, texts: UnitTexts, charts: dict[str, s
         "year_end": year_end,
         "freshness": fresh,
         "freshness_problems": [f for f in fresh if f.state != "ok"],
-        "open_matters": sorted(result.open_matters, key=lambda m: (-m.age_business_days, m.received_date)),
+        "open_matters": open_matters[: max(open_matters_limit, 0)],
+        "open_matters_total": len(open_matters),
+        "open_matters_more": max(len(open_matters) - max(open_matters_limit, 0), 0),
         "charts": charts or {},
         "generated_at": result.computed_at,
         "basename": "",
@@ -304,13 +319,17 @@ def make_charts(result: IndicatorResult) -> dict[str, str]:
 
 
 def render_html(
-    result: IndicatorResult, texts: UnitTexts, charts: dict[str, str] | None = None, basename: str = ""
+    result: IndicatorResult,
+    texts: UnitTexts,
+    charts: dict[str, str] | None = None,
+    basename: str = "",
+    open_matters_limit: int | None = None,
 ) -> str:
     """The report page (one HTML document, used for the HTML file and for the PDF)."""
     from complaints.report.charts import thai_font
 
     font = thai_font()
-    context = build_context(result, texts, charts)
+    context = build_context(result, texts, charts, open_matters_limit)
     context.update(
         basename=basename,
         font_regular_url=font.regular.as_uri(),
@@ -384,6 +403,7 @@ def render_report(
     formats: Sequence[str] = FORMATS,
     *,
     report_config: Path | None = None,
+    open_matters_limit: int | None = None,
 ) -> list[Path]:
     """Write the quarterly KPI report of ``result`` into ``out_dir``; return the paths written.
 
@@ -397,7 +417,10 @@ def render_report(
     * ``xlsx``: summary sheet plus one sheet per breakdown, monthly rows, open matters, freshness.
 
     ``unit`` selects the per-unit texts (sections 7–9, signature block) in
-    ``include/config/report.yaml`` (or ``report_config``). Paths are returned in ``formats`` order.
+    ``include/config/report.yaml`` (or ``report_config``). The PDF/HTML list the
+    ``open_matters_limit`` oldest open matters (default: the pipeline config's
+    ``quarterly.report_open_matters_limit``) and say how many more the XLSX lists. Paths are
+    returned in ``formats`` order.
     Existing files of the same name are replaced atomically.
     """
     formats = tuple(formats)
@@ -411,7 +434,7 @@ def render_report(
 
     html = None
     if "html" in formats or "pdf" in formats:
-        html = render_html(result, texts, make_charts(result), basename)
+        html = render_html(result, texts, make_charts(result), basename, open_matters_limit)
 
     written = []
     for fmt in formats:

@@ -59,9 +59,12 @@ def _sheet(wb, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]
         cell.font = header_font
         cell.fill = header_fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
+    # Cells addressed by their row number: ws.max_row and ws[row] scan every cell of the sheet,
+    # which made a sheet of n rows take n² (tens of thousands of open matters: hours).
+    for number, row in enumerate(rows, start=2):
         ws.append(row)
-        for cell in ws[ws.max_row]:
+        for column in range(1, len(row) + 1):
+            cell = ws.cell(row=number, column=column)
             # A text from a source that starts with "=" (a hostile ticket id or description) would be
             # written as a formula and run when the sheet is opened: keep every value as data.
             if cell.data_type == "f":
