@@ -143,7 +143,7 @@ def slices(count: Callable[[Span], int], span: Span, limit: int) -> list[Span]:
         pending += [((middle, end), n - first), ((start, middle), first)]  # the first half is popped first
     merged: list[tuple[Span, int]] = []
     for (start, end), n in pieces:
-        if merged and merged[-1][1] + n <= limit:
+        if merged and (merged[-1][1] + n <= limit or not n or not merged[-1][1]):  # an empty slice joins any
             (previous_start, _), m = merged[-1]
             merged[-1] = ((previous_start, end), m + n)
         else:
