@@ -49,7 +49,7 @@ from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
 from complaints.config import load_config, normalise_status
 from complaints.paths import read_sql
 from complaints.pseudonym import mask_personal_numbers
-from complaints.thai_time import BANGKOK
+from complaints.thai_time import BANGKOK, to_bangkok
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,11 @@ Span = tuple[datetime, datetime]
 
 def plan(request: ExtractRequest) -> list[str]:
     """The interval as one part, or as time slices of at most ``batch_complaints`` complaints each."""
-    start, end = parse_interval_part(interval_part(request.interval_start, request.interval_end), "MIS")
+    start, end = to_bangkok(request.interval_start), to_bangkok(request.interval_end)
     whole = [interval_part(start, end)]
     limit = batch_complaints(request)
-    if not request.source_url:
-        return whole  # read() says what is missing
+    if not request.source_url or end <= start:
+        return whole  # read() says what is wrong
     try:
         engine = create_engine(request.source_url)
     except (ArgumentError, ValueError, ImportError):
