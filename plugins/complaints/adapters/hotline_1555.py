@@ -278,7 +278,6 @@ class _Sniffer:
         self.newlines = 0  # "\n" before the line being decoded
         self.utf8_error: tuple[int, int, int] | None = None  # (offset, byte, line) of the first non-UTF-8 byte
         self.cp874_error: tuple[int, int, int] | None = None
-        self.thai_utf8 = self.bad = 0  # Thai UTF-8 sequences; characters a lenient UTF-8 decode replaces
 
     def decode(self, raw: bytes, at: int) -> str:
         line = self.newlines + 1
@@ -289,17 +288,11 @@ class _Sniffer:
                 position = raw.index(undecodable[:1])
                 self.cp874_error = (at + position, raw[position], line)
         try:
-            text = raw.decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             if self.utf8_error is None:
                 self.utf8_error = (at + exc.start, raw[exc.start], line)
-            self.thai_utf8 += len(_THAI_UTF8.findall(raw))
-            self.bad += raw.decode("utf-8", errors="replace").count("\ufffd")
             return raw.decode("utf-8", errors="surrogateescape")
-        # valid UTF-8: every E0 B8 / E0 B9 starts a Thai character
-        self.thai_utf8 += raw.count(b"\xe0\xb8") + raw.count(b"\xe0\xb9")
-        self.bad += text.count("\ufffd")
-        return text
 
     def encoding(self) -> str:
         """The file's encoding once every line has been decoded."""
@@ -311,7 +304,8 @@ class _Sniffer:
             raise SourceError(f"{path}: starts with a UTF-8 BOM but {utf8_where} is not UTF-8")
         # Thai in UTF-8 is E0 B8/B9 xx. A file full of those with a few bad bytes is damaged
         # UTF-8, and decoding it as Windows-874 would turn all its Thai into mojibake.
-        if self.thai_utf8 > 10 * self.bad:
+        thai_utf8, bad = self._utf8_damage()
+        if thai_utf8 > 10 * bad:
             raise SourceError(f"{path}: UTF-8 text with an invalid {utf8_where}: the file is damaged")
         if self.cp874_error is None:
             return "cp874"
@@ -319,6 +313,22 @@ class _Sniffer:
         raise SourceError(
             f"{path}: neither UTF-8 (invalid {utf8_where}) nor Windows-874/TIS-620 (invalid {cp874_where})"
         )
+
+    def _utf8_damage(self) -> tuple[int, int]:
+        """(Thai characters in UTF-8, characters a lenient UTF-8 decode replaces) in the whole file:
+        another pass, only for a file that is not valid UTF-8."""
+        thai = bad = 0
+
+        def tally(raw: bytes, at: int) -> str:
+            nonlocal thai, bad
+            thai += len(_THAI_UTF8.findall(raw))
+            bad += raw.decode("utf-8", errors="replace").count("\ufffd")
+            return ""
+
+        with self.path.open("rb") as fh:
+            for _ in Lines(fh, self.path, decode=tally):
+                pass
+        return thai, bad
 
 
 @dataclass
