@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import dataclasses
 import hashlib
 import io
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from complaints.thai_time import BANGKOK
 
 KEY = "test-pseudonym-key"
 HEADER = HOTLINE_HEADER
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _request(data_dir: Path, end: datetime = datetime(2019, 1, 16, tzinfo=BANGKOK)) -> ExtractRequest:
@@ -350,3 +355,151 @@ def test_after_load_leaves_a_file_that_changed_since_it_was_read(tmp_path: Path)
     hotline.after_load(request, "1555_20190115.csv", batch)
     assert path.exists()
     assert not (tmp_path / "archive" / "1555" / "1555_20190115.csv").exists()
+
+
+# -- large files in chunks ---------------------------------------------------------------------
+
+
+def _chunked_request(data_dir: Path, rows: int) -> ExtractRequest:
+    channel = load_config().channels["hotline_1555"]
+    channel = dataclasses.replace(channel, settings={**channel.settings, "chunk_rows": rows})
+    return dataclasses.replace(_request(data_dir), channel=channel)
+
+
+def _varied_rows(count: int) -> list[dict[str, str]]:
+    """Rows with quoted multi-line descriptions, commas and quotes, and a parse reject every 7th."""
+    rows = []
+    for n in range(count):
+        changes = {"รายละเอียด": f'ท่อแตก จุดที่ {n},\n"ด่วน" น้ำไหลนองถนน'} if n % 3 == 0 else {}
+        if n % 7 == 5:
+            changes["วันที่รับแจ้ง"] = "15/01/2019 08:30"  # Christian era: rejected by the parser
+        rows.append(hotline_row(f"62011{n:05d}", changes))
+    return rows
+
+
+def _encoded(rows: list[dict[str, str]], encoding: str, newline: str) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator=newline, quoting=csv.QUOTE_ALL)
+    writer.writerow(HEADER)
+    writer.writerows([[row[h] for h in HEADER] for row in rows])
+    return buffer.getvalue().encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline"), [("utf-8-sig", "\r\n"), ("utf-8", "\n"), ("cp874", "\r\n"), ("utf-8", "\r")]
+)
+def test_a_file_larger_than_chunk_rows_is_read_in_chunks_giving_the_rows_of_the_whole_file(
+    tmp_path: Path, encoding: str, newline: str
+) -> None:
+    rows = _varied_rows(23)
+    content = _encoded(rows, encoding, newline)
+    _drop(tmp_path, "1555_20190115.csv", content)
+    request = _chunked_request(tmp_path, 5)
+    parts = hotline.plan(request)
+    assert [p.split("@")[0] for p in parts] == [
+        f"1555_20190115.csv#{first}-{min(first + 4, 23)}" for first in range(1, 24, 5)
+    ]
+    batches = [hotline.read(request, part) for part in parts]
+    whole = hotline.read(request, "1555_20190115.csv")  # the bare name: the whole file, one batch
+    assert [b.rows_read for b in batches] == [5, 5, 5, 5, 3]
+    assert {b.checksum for b in batches} == {whole.checksum} == {hashlib.sha256(content).hexdigest()}
+    assert {b.file_name for b in batches} == {"1555_20190115.csv"}
+    assert [r for b in batches for r in b.records] == whole.records
+    assert [r.raw for b in batches for r in b.rejects] == [r.raw for r in whole.rejects]
+    assert whole.rows_read == 23 and len(whole.rejects) == 3
+    # a quarantined row in a later chunk names its physical line (a row takes two lines when its
+    # description does)
+    starts = [2 + n + sum(r["รายละเอียด"].count("\n") for r in rows[:n]) for n in range(len(rows))]
+    assert {r.source_id: r.raw["_line"] for r in whole.rejects} == {
+        row["เลขที่รับแจ้ง"]: line for row, line in zip(rows, starts, strict=True) if row["วันที่รับแจ้ง"].endswith("2019 08:30")
+    }
+    assert whole.records[3]["description"] == 'ท่อแตก จุดที่ 3,\n"ด่วน" น้ำไหลนองถนน'
+
+
+def test_a_file_of_at_most_chunk_rows_rows_is_one_part_named_by_the_file(tmp_path: Path) -> None:
+    _drop(tmp_path, "1555_20190115.csv", _encoded(_varied_rows(5), "utf-8", "\r\n"))
+    assert hotline.plan(_chunked_request(tmp_path, 5)) == ["1555_20190115.csv"]
+
+
+def test_a_chunk_of_a_file_that_changed_since_it_was_planned_is_refused(tmp_path: Path) -> None:
+    path = _drop(tmp_path, "1555_20190115.csv", _encoded(_varied_rows(12), "utf-8", "\r\n"))
+    request = _chunked_request(tmp_path, 5)
+    first, *_ = hotline.plan(request)
+    path.write_bytes(_encoded(_varied_rows(13), "utf-8", "\r\n"))  # re-delivered with one more row
+    with pytest.raises(SourceError, match=r"changed since it was planned"):
+        hotline.read(request, first)
+
+
+def test_the_last_chunk_of_a_truncated_file_fails_naming_the_line(tmp_path: Path) -> None:
+    text = hotline_csv([hotline_row(f"62011{n:05d}") for n in range(12)])
+    _drop(tmp_path, "1555_20190115.csv", text[: text.rindex("อยู่ระหว่างดำเนินการ")].encode("utf-8"))
+    request = _chunked_request(tmp_path, 5)
+    *earlier, last = hotline.plan(request)
+    assert [hotline.read(request, part).rows_read for part in earlier] == [5, 5]
+    with pytest.raises(SourceError, match=r"1555_20190115\.csv line 13: the last row has 10 of 14 fields"):
+        hotline.read(request, last)
+
+
+def test_after_load_archives_a_chunked_file_once_every_chunk_has_loaded(tmp_path: Path) -> None:
+    content = _encoded(_varied_rows(12), "utf-8", "\r\n")
+    path = _drop(tmp_path, "1555_20190115.csv", content)
+    request = _chunked_request(tmp_path, 5)
+    parts = hotline.plan(request)
+    assert len(parts) == 3
+    for part in parts:
+        assert path.exists(), "archived before every chunk loaded"
+        hotline.after_load(request, part, hotline.read(request, part))
+    assert not path.exists()
+    assert (tmp_path / "archive" / "1555" / "1555_20190115.csv").read_bytes() == content
+
+
+_PEAK_RSS = """
+import dataclasses, resource, sys
+from datetime import datetime
+from pathlib import Path
+from complaints.adapters import ExtractRequest
+from complaints.adapters import hotline_1555 as hotline
+from complaints.config import load_config
+from complaints.thai_time import BANGKOK
+
+channel = load_config().channels["hotline_1555"]
+channel = dataclasses.replace(channel, settings={**channel.settings, "chunk_rows": 2000})
+request = ExtractRequest(channel, datetime(2019, 1, 15, tzinfo=BANGKOK), datetime(2019, 1, 16, tzinfo=BANGKOK),
+                         "k", data_dir=Path(sys.argv[1]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+largest = rows = 0
+for part in hotline.plan(request):
+    batch = hotline.read(request, part)
+    largest, rows = max(largest, batch.rows_read), rows + batch.rows_read
+    del batch
+print(rows, largest, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def _big_1555_file(path: Path, rows: int) -> None:
+    """A Windows-874 export of ``rows`` rows (the encoding that is decided over the whole file)."""
+    template = hotline_row("x", {"รายละเอียด": "ท่อระบายน้ำอุดตัน\nน้ำท่วมขังหน้าซอย, ทุกครั้งที่ฝนตก"})
+    with path.open("w", encoding="cp874", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow([f"62{n:08d}", *(template[h] for h in HEADER[1:])])
+
+
+def test_reading_a_large_file_holds_one_chunk_at_a_time_whatever_the_file_size(tmp_path: Path) -> None:
+    """Peak memory of reading a 120,000-row file and a 6,000-row one in 2,000-row chunks is the
+    same (within a few MB); the big file's rows alone would take hundreds of MB."""
+    growth = {}
+    for rows in (6_000, 120_000):
+        data = tmp_path / str(rows)
+        _big_1555_file(_inbox(data) / "1555_20190115.csv", rows)
+        out = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS, str(data)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(PROJECT_ROOT / "plugins"), "PATH": "/usr/bin:/bin"},
+        ).stdout.split()
+        read, largest, growth[rows] = (int(x) for x in out)
+        assert (read, largest) == (rows, 2000)
+    assert growth[120_000] - growth[6_000] < 16 * 1024, growth  # ru_maxrss is in KiB

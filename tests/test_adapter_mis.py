@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import uuid
@@ -13,13 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from adapter_fixtures import read_interval
+from adapter_fixtures import empty_sqlite_mis, read_interval
 from complaints.adapters import ExtractRequest, SourceError, mis
 from complaints.canonical import CANONICAL_COLUMNS, StatusEvent
 from complaints.config import load_config
 from complaints.demo.mis_schema import create_mis_schema
+from complaints.ingest import ingest_channel
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
+from invariants import assert_conservation
 
 KEY = "test-pseudonym-key"
 PG_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -263,10 +266,11 @@ def test_half_a_coordinate_pair_is_rejected(mis_url: str) -> None:
     assert (record["latitude"], record["longitude"]) == (None, None)
 
 
-def test_a_long_interval_with_many_complaints_and_actions_is_read_whole(mis_url: str) -> None:
+def _year_of_complaints(count: int) -> tuple[list[dict], list[tuple]]:
+    """``count`` complaints updated every 4 hours from 1 October 2018, three actions each."""
     complaints, actions = [], []
     start = datetime(2018, 10, 1, 8, 0)
-    for n in range(1500):
+    for n in range(count):
         updated = start + timedelta(hours=4 * n)
         complaints.append(_complaint(f"MIS-{n:05d}", updated, received_at=updated - timedelta(days=1)))
         actions += [
@@ -274,12 +278,56 @@ def test_a_long_interval_with_many_complaints_and_actions_is_read_whole(mis_url:
             (f"MIS-{n:05d}", updated - timedelta(hours=20), "ตอบรับ", None),
             (f"MIS-{n:05d}", updated, "กำลังดำเนินการ", None),
         ]
-    _insert(mis_url, complaints, actions)
-    interval = (datetime(2018, 10, 1, tzinfo=BANGKOK), datetime(2019, 10, 1, tzinfo=BANGKOK))
-    batch = read_interval(_request(mis_url, *interval))
+    return complaints, actions
+
+
+YEAR = (datetime(2018, 10, 1, tzinfo=BANGKOK), datetime(2019, 10, 1, tzinfo=BANGKOK))
+
+
+def test_a_long_interval_with_many_complaints_and_actions_is_read_whole(mis_url: str) -> None:
+    _insert(mis_url, *_year_of_complaints(1500))
+    batch = read_interval(_request(mis_url, *YEAR))
     assert len(batch.records) == 1500 and batch.rejects == []
     assert len(batch.status_events) == 4500
     assert len({r["source_id"] for r in batch.records}) == 1500
+
+
+def _limited(request: ExtractRequest, batch_complaints: int) -> ExtractRequest:
+    settings = {**request.channel.settings, "batch_complaints": batch_complaints}
+    return dataclasses.replace(request, channel=dataclasses.replace(request.channel, settings=settings))
+
+
+def test_an_interval_over_batch_complaints_is_read_in_time_slices_each_complaint_once_with_its_actions(
+    mis_url: str,
+) -> None:
+    _insert(mis_url, *_year_of_complaints(1500))
+    request = _limited(_request(mis_url, *YEAR), 200)
+    parts = mis.plan(request)
+    assert parts == mis.plan(request), "the same data plans the same parts (the same batch ids)"
+    spans = [part.split("..") for part in parts]
+    assert spans[0][0] == YEAR[0].isoformat() and spans[-1][1] == YEAR[1].isoformat()
+    assert all(previous[1] == following[0] for previous, following in itertools.pairwise(spans)), "gap or overlap"
+    batches = [mis.read(request, part) for part in parts]
+    assert len(batches) >= 1500 // 200 and max(len(b.records) for b in batches) <= 200
+    whole = read_interval(_request(mis_url, *YEAR))
+    assert sorted(r["source_id"] for b in batches for r in b.records) == sorted(r["source_id"] for r in whole.records)
+    for batch in batches:  # every complaint's actions came with it
+        assert {e.source_id for e in batch.status_events} == {r["source_id"] for r in batch.records}
+        assert len(batch.status_events) == 3 * len(batch.records)
+
+
+def test_complaints_changed_within_one_second_beyond_the_limit_stay_one_part(mis_url: str, caplog) -> None:
+    moment = datetime(2019, 1, 15, 14, 5, 7)
+    _insert(
+        mis_url,
+        [_complaint(f"BR-{n:04d}", moment) for n in range(5)] + [_complaint("BR-9", moment.replace(hour=20))],
+        [],
+    )
+    request = _limited(_request(mis_url), 2)
+    parts = mis.plan(request)
+    counts = [len(mis.read(request, part).records) for part in parts]
+    assert counts == [5, 1]
+    assert "5 complaints changed within one second, read as one part" in caplog.text
 
 
 def test_sqlite_text_that_is_no_timestamp_null_ids_and_nul_bytes_are_handled(tmp_path: Path) -> None:
@@ -336,3 +384,30 @@ def test_reading_twice_gives_the_same_batch(mis_url: str) -> None:
     first, second = read_interval(request), read_interval(request)
     assert first == second
     assert dataclasses.asdict(first)["source_part"] == "2019-01-15T00:00:00+07:00..2019-01-16T00:00:00+07:00"
+
+
+def test_an_interval_read_in_parts_loads_or_quarantines_every_complaint_once_and_reruns_idempotently(
+    engine, tmp_path: Path
+) -> None:
+    """On both warehouses: a backfill read in time slices of at most 100 complaints, with a
+    complaint the adapter rejects and one validation quarantines in later parts."""
+    url = empty_sqlite_mis(tmp_path)
+    complaints, actions = _year_of_complaints(600)
+    complaints[550]["district_name"] = "เขตเมืองทองธานี"  # not a Bangkok district: fails validation
+    actions = [(no, at, "สถานะแปลก" if no == "MIS-00500" else status, note) for no, at, status, note in actions]
+    _insert(url, complaints, actions)
+    request = _limited(_request(url, *YEAR), 100)
+
+    summary = ingest_channel(request, engine)
+    assert len(summary.batches) >= 6 and max(b.rows_read for b in summary.batches) <= 100
+    checked = assert_conservation(engine, delivered={"mis": [c["complaint_no"] for c in complaints]})
+    assert (checked.rows_read, checked.rows_loaded, checked.rows_quarantined) == (600, 598, 2)
+    with engine.connect() as conn:
+        quarantined = dict(conn.execute(text("SELECT source_id, reasons FROM quarantine")).all())
+    assert sorted(quarantined) == ["MIS-00500", "MIS-00550"]
+    assert "status 'สถานะแปลก' is not a known status" in quarantined["MIS-00500"]
+
+    again = ingest_channel(request, engine)  # a re-run: the same parts, the same batches
+    assert [b.batch_id for b in again.batches] == [b.batch_id for b in summary.batches]
+    checked = assert_conservation(engine, delivered={"mis": [c["complaint_no"] for c in complaints]})
+    assert (checked.batches, checked.rows_read, checked.complaints) == (len(summary.batches), 600, 598)

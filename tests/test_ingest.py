@@ -3,6 +3,7 @@ what is quarantined, what fails the run, and that nothing is lost or counted twi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from complaints.ingest import IngestError, QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY
+from invariants import assert_conservation
 
 REPORTER_NAME, REPORTER_PHONE = "นางสาวมาลี ศรีสุข", "081-234-5678"
 
@@ -161,3 +163,39 @@ def test_no_reporter_name_or_phone_reaches_the_warehouse(engine, tmp_path):
                 dumped = " ".join(str(v) for v in row)
                 assert REPORTER_NAME not in dumped and REPORTER_PHONE not in dumped and digits not in dumped, table
     assert scalar(engine, "SELECT COUNT(DISTINCT reporter_pseudonym) FROM complaint") == 1
+
+
+def test_a_file_read_in_chunks_loads_or_quarantines_every_row_once_and_is_archived_after_its_last_chunk(
+    engine, tmp_path
+):
+    rows = good_rows("K", 90)
+    rows[40] = hotline_row("K0040", {"วันที่รับแจ้ง": "15/01/2019 08:30"})  # Christian era: the parser rejects it
+    rows[75] = hotline_row("K0075", {"เขต": "ปากเกร็ด"})  # not a Bangkok district: validation quarantines it
+    path = drop(tmp_path, "1555_20190115.csv", rows)
+    content = path.read_bytes()
+    channel = load_config().channels["hotline_1555"]
+    chunked = replace(request(tmp_path), channel=replace(channel, settings={**channel.settings, "chunk_rows": 30}))
+
+    summary = ingest_channel(chunked, engine)
+    assert [b.source_part.partition("@")[0] for b in summary.batches] == [
+        "1555_20190115.csv#1-30",
+        "1555_20190115.csv#31-60",
+        "1555_20190115.csv#61-90",
+    ]
+    assert [(b.rows_read, b.rows_loaded, b.rows_quarantined) for b in summary.batches] == [
+        (30, 30, 0),
+        (30, 29, 1),
+        (30, 29, 1),
+    ]
+    delivered = {"hotline_1555": [r["เลขที่รับแจ้ง"] for r in rows]}
+    checked = assert_conservation(engine, delivered=delivered)
+    assert (checked.rows_read, checked.rows_loaded, checked.rows_quarantined) == (90, 88, 2)
+    assert scalar(engine, "SELECT COUNT(DISTINCT checksum) FROM ingest_batch") == 1  # the whole file's
+    assert not path.exists()
+    assert (tmp_path / "archive" / "1555" / "1555_20190115.csv").read_bytes() == content
+
+    path.write_bytes(content)  # the same file delivered again: its chunks load again, idempotently
+    again = ingest_channel(chunked, engine)
+    assert [b.batch_id for b in again.batches] == [b.batch_id for b in summary.batches]
+    checked = assert_conservation(engine, delivered=delivered)
+    assert (checked.batches, checked.rows_read, checked.complaints) == (3, 90, 88)

@@ -2,10 +2,14 @@
 
 Files are ``1555_YYYYMMDD*.csv`` or ``.xlsx`` (CE export date). CSV comes as UTF-8 (with or
 without BOM) or Windows-874/TIS-620, with Thai headers (see docs/architecture.md); dates
-are ``dd/mm/yyyy HH:MM`` in the Buddhist era. One file is one part and one batch:
-``source_part`` is the file name and ``checksum`` the sha256 of its bytes (the loader uses
-it to count a file delivered twice only once). ``after_load`` moves the file to
-``<data>/archive/1555/``.
+are ``dd/mm/yyyy HH:MM`` in the Buddhist era. A CSV file of at most ``chunk_rows`` rows
+(channel setting, default 50,000) is one part and one batch whose ``source_part`` is the file
+name; a larger one (a backfill of months in one file) is read in chunks of that many rows,
+each one part and one batch, as the Traffy Fondue exports are (``_csv_chunks``), so memory
+holds one chunk whatever the file's size. Every batch of a file carries the sha256 of the
+whole file's bytes as ``checksum`` (the loader uses it to count a file delivered twice only
+once). An .xlsx workbook is one part, read whole. ``after_load`` moves the file to
+``<data>/archive/1555/`` once all its parts have loaded.
 
 A file that cannot be read as a whole (undecodable, truncated, missing columns, not a
 workbook) raises ``SourceError`` naming the file (and line); a row that cannot be parsed
@@ -16,10 +20,11 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import logging
 import re
+import threading
 import zipfile
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +43,18 @@ from complaints.adapters._common import (
     rejected,
     swap_hint,
 )
-from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, sha256_of
+from complaints.adapters._csv_chunks import (
+    Chunk,
+    Decoder,
+    FileRuns,
+    Lines,
+    Scan,
+    chunk_rows,
+    file_sha256,
+    parse_span,
+)
+from complaints.adapters._csv_chunks import scan as scan_chunks
+from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
 from complaints.config import match_key
 from complaints.thai_time import BANGKOK, BE_OFFSET, DateParseError, parse_be_datetime, to_bangkok
 
@@ -94,13 +110,20 @@ LINE_KEY = "_line"  # added to quarantined raw rows: where the row is in the fil
 
 # -- plan / read / after_load ----------------------------------------------------------------
 
+_runs = FileRuns("1555")  # the parts of each file planned in this process, and those loaded
+
 
 def plan(request: ExtractRequest) -> list[str]:
-    """Inbox files whose name date is before the interval end (Bangkok date), oldest first.
+    """The parts of every inbox file whose name date is before the interval end (Bangkok date),
+    oldest first.
 
-    Files whose names do not follow ``1555_YYYYMMDD*.csv|.xlsx`` are planned too, last, so
-    that ``read`` fails them loudly instead of leaving them unnoticed in the inbox.
-    Hidden files (``.name``) are ignored.
+    A CSV file of at most ``chunk_rows`` rows is one part named by the file; a larger one is
+    planned as chunks (``<file>#<first_row>-<last_row>@<start>-<end>``, see ``_csv_chunks``),
+    found by one streaming pass over it. An .xlsx workbook is one part, read whole. A file that
+    cannot be parsed is planned by its name, so that ``read`` raises its problem. Files whose
+    names do not follow ``1555_YYYYMMDD*.csv|.xlsx`` are planned too, last, so that ``read``
+    fails them loudly instead of leaving them unnoticed in the inbox. Hidden files (``.name``)
+    are ignored.
     """
     inbox = _inbox(request)
     if not inbox.is_dir():
@@ -117,61 +140,84 @@ def plan(request: ExtractRequest) -> list[str]:
             odd.append(path.name)
         elif day < end_day:
             dated.append((day, path.name))
-    return [name for _, name in sorted(dated)] + sorted(odd)
+    parts: list[str] = []
+    for _, name in sorted(dated):
+        path = inbox / name
+        if not _is_csv(path):
+            parts.append(name)
+            continue
+        try:
+            found = _scan(path, chunk_rows(request))
+        except SourceError as exc:
+            log.error("1555: %s", exc)
+            parts.append(name)  # read() reports the problem as this part's failure
+            continue
+        file_parts = _parts(name, found)
+        _runs.planned(path, found.checksum, file_parts)
+        if len(file_parts) > 1:
+            log.info("1555 %s: %d rows in %d chunks", name, found.chunks[-1].last_row, len(file_parts))
+        parts += file_parts
+    return parts + sorted(odd)
 
 
 def read(request: ExtractRequest, part: str) -> ExtractedBatch:
-    path = _inbox(request) / part
-    if _name_date(part) is None:
+    """One part: a whole file (its name) or one chunk of a large CSV file (``<file>#<span>``).
+
+    The batch's ``checksum`` is the whole file's sha256 and its ``file_name`` the file, so a
+    file delivered twice counts once while the chunks of one file load one after another.
+    """
+    name, _, span = part.partition("#")  # valid file names hold no '#'
+    path = _inbox(request) / name
+    if _name_date(name) is None:
         raise SourceError(
-            f"{path}: file name does not match 1555_YYYYMMDD.csv or 1555_YYYYMMDD.xlsx "
+            f"{_inbox(request) / part}: file name does not match 1555_YYYYMMDD.csv or 1555_YYYYMMDD.xlsx "
             "(a valid CE export date); rename or remove it"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read the file: {exc}") from None
-    if path.suffix.lower() == ".csv":
-        header_line, header, rows = _csv_rows(path, data)
-    else:
-        header_line, header, rows = _xlsx_rows(path, data)
-    columns = _check_header(path, header_line, header)
-
-    batch = ExtractedBatch(channel=request.channel.code, source_part=part, checksum=sha256_of(data))
-    is_csv = path.suffix.lower() == ".csv"
-    last_line = rows[-1][0] if rows else None
-    for line, cells in rows:
-        shape_problem = None
-        if len(cells) < len(columns):
-            if not is_csv:  # a worksheet row may simply end before its trailing empty cells
-                cells = cells + [None] * (len(columns) - len(cells))
-            elif line == last_line:
-                raise SourceError(
-                    f"{path} line {line}: the last row has {len(cells)} of {len(columns)} fields: the file is truncated"
-                )
-            else:
-                shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}"
-        extra = [c for c in cells[len(columns) :] if c is not None and str(c).strip()]
-        if extra:
-            shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}"
-        add_to_batch(batch, _convert(request, dict(zip(columns, cells, strict=False)), line, shape_problem, extra))
+    if not path.is_file():
+        raise SourceError(f"{path}: cannot read the file: it is no longer in the inbox")
+    if not _is_csv(path):
+        return _read_workbook(request, path, part)
+    found = _scan(path, chunk_rows(request))
+    _runs.check_unchanged(path, found.checksum)
+    chunks = found.chunks  # the bare file name: the whole file
+    if span:
+        chunk = parse_span(span)
+        if chunk is None:
+            raise SourceError(f"1555 part {part!r} is not '<file>#<first_row>-<last_row>@<start>-<end>'")
+        chunks = [c for c in found.chunks if c == chunk]
+        if not chunks:
+            raise SourceError(
+                f"{path}: rows {chunk.first_row}-{chunk.last_row} were planned in bytes {chunk.start}-{chunk.end} "
+                "but the file no longer has them there: it changed since it was planned; re-run"
+            )
+    batch = ExtractedBatch(channel=request.channel.code, source_part=part, checksum=found.checksum, file_name=name)
+    for chunk in chunks:
+        _read_chunk(request, path, found, chunk, batch)
     return batch
 
 
 def after_load(request: ExtractRequest, part: str, batch: ExtractedBatch) -> None:
-    """Move the file from the inbox to the archive (also after a skipped duplicate delivery).
+    """Move the file from the inbox to the archive (also after a skipped duplicate delivery)
+    once every part of it has loaded.
 
     A name already in the archive gets a ``.1``, ``.2``... suffix. A file whose bytes changed
     since it was read (re-delivered meanwhile) is left in the inbox for the next run.
     """
-    source = _inbox(request) / part
+    name = batch.file_name or part.partition("#")[0]
+    source = _inbox(request) / name
     if not source.is_file():
         log.warning("1555 %s is no longer in the inbox; nothing to archive", source)
         return
-    if batch.checksum and sha256_of(source.read_bytes()) != batch.checksum:
-        log.warning("1555 %s changed since it was read; left in the inbox for the next run", source)
-        return
-    archive_file(source, drop_folder(request, "archive_subdir", "archive/1555", "1555"), "1555")
+
+    def replan() -> tuple[str, list[str]]:
+        if not _is_csv(source):
+            return file_sha256(source), [name]
+        found = _scan(source, chunk_rows(request))
+        return found.checksum, _parts(name, found)
+
+    checksum = batch.checksum or file_sha256(source)
+    if _runs.complete_after(source, part, checksum, replan):
+        archive_file(source, drop_folder(request, "archive_subdir", "archive/1555", "1555"), "1555")
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -185,82 +231,264 @@ def _name_date(name: str) -> date | None:
     return name_date(FILE_PATTERN, name)
 
 
-def _where(data: bytes, offset: int) -> str:
-    line = data.count(b"\n", 0, offset) + 1
-    return f"byte 0x{data[offset]:02X} at offset {offset} (line {line})"
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
 
 
-def _looks_like_utf16(data: bytes) -> bool:
+def _parts(name: str, found: _Found) -> list[str]:
+    """A file of one chunk is one part named by the file (as before chunking); else its chunks."""
+    return [name] if len(found.chunks) == 1 else [chunk.part(name) for chunk in found.chunks]
+
+
+def _where(offset: int, byte: int, line: int) -> str:
+    return f"byte 0x{byte:02X} at offset {offset} (line {line})"
+
+
+def _looks_like_utf16(head: bytes) -> bool:
     """A UTF-16 byte-order mark, or NUL in a third or more of the first 1,000 bytes (a stray NUL
     in a cell is not an encoding: it is stripped from the text like any other)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return True
-    head = data[:1000]
+    head = head[:1000]
     return len(head) >= 20 and head.count(0) * 3 >= len(head)
 
 
-def decode_csv_bytes(path: Path, data: bytes) -> str:
-    """Text of a CSV export: UTF-8 (BOM or not), else Windows-874/TIS-620; SourceError otherwise."""
-    if _looks_like_utf16(data):
+def _is_cp874(byte: int) -> bool:
+    try:
+        bytes([byte]).decode("cp874")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_THAI_UTF8 = re.compile(rb"\xe0[\xb8\xb9][\x80-\xbf]")
+_CP874_VALID = bytes(b for b in range(256) if _is_cp874(b))
+
+
+class _Sniffer:
+    """Decides a CSV file's encoding line by line while it is scanned, as one look at its whole
+    bytes would: UTF-8 (BOM or not), else Windows-874/TIS-620; SourceError otherwise.
+
+    Until the encoding is known the lines are decoded as UTF-8 with undecodable bytes kept as
+    surrogates: the CSV structure is ASCII either way, and a field is as many characters as it
+    will be (Windows-874 is one byte a character)."""
+
+    def __init__(self, path: Path, bom: bool) -> None:
+        self.path, self.bom = path, bom
+        self.newlines = 0  # "\n" before the line being decoded
+        self.utf8_error: tuple[int, int, int] | None = None  # (offset, byte, line) of the first non-UTF-8 byte
+        self.cp874_error: tuple[int, int, int] | None = None
+
+    def decode(self, raw: bytes, at: int) -> str:
+        line = self.newlines + 1
+        self.newlines += raw.endswith(b"\n")
+        if self.cp874_error is None:
+            undecodable = raw.translate(None, _CP874_VALID)
+            if undecodable:
+                position = raw.index(undecodable[:1])
+                self.cp874_error = (at + position, raw[position], line)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.utf8_error is None:
+                self.utf8_error = (at + exc.start, raw[exc.start], line)
+            return raw.decode("utf-8", errors="surrogateescape")
+
+    def encoding(self) -> str:
+        """The file's encoding once every line has been decoded."""
+        path = self.path
+        if self.utf8_error is None:
+            return "utf-8"
+        utf8_where = _where(*self.utf8_error)
+        if self.bom:
+            raise SourceError(f"{path}: starts with a UTF-8 BOM but {utf8_where} is not UTF-8")
+        # Thai in UTF-8 is E0 B8/B9 xx. A file full of those with a few bad bytes is damaged
+        # UTF-8, and decoding it as Windows-874 would turn all its Thai into mojibake.
+        thai_utf8, bad = self._utf8_damage()
+        if thai_utf8 > 10 * bad:
+            raise SourceError(f"{path}: UTF-8 text with an invalid {utf8_where}: the file is damaged")
+        if self.cp874_error is None:
+            return "cp874"
+        cp874_where = _where(*self.cp874_error)
+        raise SourceError(
+            f"{path}: neither UTF-8 (invalid {utf8_where}) nor Windows-874/TIS-620 (invalid {cp874_where})"
+        )
+
+    def _utf8_damage(self) -> tuple[int, int]:
+        """(Thai characters in UTF-8, characters a lenient UTF-8 decode replaces) in the whole file:
+        another pass, only for a file that is not valid UTF-8."""
+        thai = bad = 0
+
+        def tally(raw: bytes, at: int) -> str:
+            nonlocal thai, bad
+            thai += len(_THAI_UTF8.findall(raw))
+            bad += raw.decode("utf-8", errors="replace").count("\ufffd")
+            return ""
+
+        with self.path.open("rb") as fh:
+            for _ in Lines(fh, self.path, decode=tally):
+                pass
+        return thai, bad
+
+
+@dataclass
+class _Found:
+    """A scanned CSV file: its chunks and checksum, its encoding and its columns."""
+
+    checksum: str
+    encoding: str
+    columns: list[str]
+    chunks: list[Chunk]
+    last_row: int  # the last row with a non-blank field
+
+
+_scans: dict[str, tuple[tuple[int, int, int], _Found]] = {}  # path -> ((size, mtime_ns, chunk_rows), scan)
+_scans_lock = threading.Lock()
+
+
+def _scan(path: Path, rows_per_chunk: int) -> _Found:
+    """One streaming pass over a CSV file (remembered per path, size, mtime and chunk size): its
+    encoding, checksum, columns and chunks; SourceError naming the file (and line) when it
+    cannot be read. Problems are reported in the order one look at the whole file gives them:
+    its encoding first, then its CSV structure, then its header."""
+    try:
+        stat = path.stat()
+        with path.open("rb") as fh:
+            head = fh.read(1000)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the file: {exc}") from None
+    version = (stat.st_size, stat.st_mtime_ns, rows_per_chunk)
+    with _scans_lock:
+        known = _scans.get(str(path))
+    if known and known[0] == version:
+        return known[1]
+    if _looks_like_utf16(head):
         # Excel's "Unicode text": every other byte NUL. As Windows-874 it would "decode" to control
         # characters and fail later as a header without a single known column.
         raise SourceError(
             f"{path}: UTF-16 text (a UTF-16 byte-order mark or NUL bytes between the characters): "
             "export the file as UTF-8 or Windows-874 CSV"
         )
-    if data.startswith(codecs.BOM_UTF8):
+    sniffer = _Sniffer(path, bom=head.startswith(codecs.BOM_UTF8))
+    try:
+        found = scan_chunks(
+            path, rows_per_chunk, decode=sniffer.decode, next_record=_next_record, skip_blank_before_header=True
+        )
+    except SourceError:
+        # the structure broke before the end: an encoding problem anywhere in the file comes first
+        sniffer = _Sniffer(path, bom=sniffer.bom)
+        with path.open("rb") as fh:
+            for _ in Lines(fh, path, decode=sniffer.decode):
+                pass
+        sniffer.encoding()
+        raise
+    encoding = sniffer.encoding()
+    header = found.header
+    if encoding != "utf-8":  # the scan decoded it provisionally: read it again as what it is
+        header = _read_header(path, found, encoding)
+    result = _Found(
+        found.checksum, encoding, _check_header(path, found.header_line, header), found.chunks, found.last_row
+    )
+    with _scans_lock:
+        _scans[str(path)] = (version, result)
+    return result
+
+
+def _read_header(path: Path, found: Scan, encoding: str) -> list[str]:
+    with path.open("rb") as fh:
+        lines = Lines(fh, path, found.header_start, found.chunks[0].start, decode=_decoder(path, encoding))
+        return next(csv.reader(lines, strict=True))
+
+
+def _decoder(path: Path, encoding: str) -> Decoder:
+    """Lines in the encoding the scan found; a line that is not means the file changed since."""
+
+    def decode(raw: bytes, at: int) -> str:
         try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
+            return raw.decode(encoding)
         except UnicodeDecodeError as exc:
-            where = _where(data, exc.start + len(codecs.BOM_UTF8))
-            raise SourceError(f"{path}: starts with a UTF-8 BOM but {where} is not UTF-8") from None
+            raise SourceError(
+                f"{path}: byte {at + exc.start} is not {encoding} as the rest of the file: "
+                "it changed since it was planned; re-run to read it"
+            ) from None
+
+    return decode
+
+
+def _next_record(reader: Any, lines: Lines, row: int) -> list[str] | None:
+    """The next CSV record (None at the end); malformed CSV is a SourceError naming the lines."""
+    start = lines.line + 1
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        utf8_where = _where(data, exc.start)
-    # Thai in UTF-8 is E0 B8/B9 xx. A file full of those with a few bad bytes is damaged
-    # UTF-8, and decoding it as Windows-874 would turn all its Thai into mojibake.
-    thai_utf8 = len(re.findall(rb"\xe0[\xb8\xb9][\x80-\xbf]", data))
-    bad = data.decode("utf-8", errors="replace").count("\ufffd")
-    if thai_utf8 > 10 * bad:
-        raise SourceError(f"{path}: UTF-8 text with an invalid {utf8_where}: the file is damaged")
-    try:
-        return data.decode("cp874")
-    except UnicodeDecodeError as exc:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        where = f"line {lines.line}"
+        if lines.line != start:
+            where += f" (in the record starting at line {start})"
+        raise SourceError(f"{lines.path} {where}: malformed CSV ({exc}); the file is probably truncated") from None
+
+
+def _read_chunk(request: ExtractRequest, path: Path, found: _Found, chunk: Chunk, batch: ExtractedBatch) -> None:
+    """The rows of one chunk into ``batch``; blank rows are skipped."""
+    columns = found.columns
+    row = chunk.first_row - 1
+    with path.open("rb") as fh:
+        lines = Lines(fh, path, chunk.start, chunk.end, decode=_decoder(path, found.encoding), first_line=chunk.line)
+        reader = csv.reader(lines, strict=True)
+        while True:
+            line = lines.line + 1
+            cells = _next_record(reader, lines, row + 1)
+            if cells is None:
+                break
+            row += 1
+            if row > chunk.last_row:
+                break
+            if not any(cell.strip() for cell in cells):
+                continue
+            shape_problem = None
+            if len(cells) < len(columns):
+                if row == found.last_row:
+                    raise SourceError(
+                        f"{path} line {line}: the last row has {len(cells)} of {len(columns)} fields: "
+                        "the file is truncated"
+                    )
+                shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}"
+            extra = [c for c in cells[len(columns) :] if c.strip()]
+            if extra:
+                shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}"
+            add_to_batch(batch, _convert(request, dict(zip(columns, cells, strict=False)), line, shape_problem, extra))
+    if row != chunk.last_row or lines.offset != chunk.end:
         raise SourceError(
-            f"{path}: neither UTF-8 (invalid {utf8_where}) nor Windows-874/TIS-620 (invalid {_where(data, exc.start)})"
-        ) from None
+            f"{path}: rows {chunk.first_row}-{chunk.last_row} were planned in bytes {chunk.start}-{chunk.end} "
+            "but the file no longer has them there: it changed since it was planned; re-run"
+        )
 
 
-def _csv_rows(path: Path, data: bytes) -> tuple[int, list[Any], list[tuple[int, list[Any]]]]:
-    """(header line, header, [(line, fields)]) of a CSV file; blank rows are skipped."""
-    reader = csv.reader(io.StringIO(decode_csv_bytes(path, data), newline=""), strict=True)
-    rows: list[tuple[int, list[Any]]] = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            where = f"line {reader.line_num}"
-            if reader.line_num != start:
-                where += f" (in the record starting at line {start})"
-            raise SourceError(f"{path} {where}: malformed CSV ({exc}); the file is probably truncated") from None
-        if any(str(f).strip() for f in fields):
-            rows.append((start, fields))
-    if not rows:
-        raise SourceError(f"{path}: the file is empty (no header row)")
-    return rows[0][0], rows[0][1], rows[1:]
+def _read_workbook(request: ExtractRequest, path: Path, part: str) -> ExtractedBatch:
+    """An .xlsx export, read whole (one part): openpyxl's read-only mode streams the sheet, but
+    a daily workbook is small and Excel caps a sheet at about a million rows."""
+    header_line, header, rows = _xlsx_rows(path)
+    columns = _check_header(path, header_line, header)
+    batch = ExtractedBatch(
+        channel=request.channel.code, source_part=part, checksum=file_sha256(path), file_name=path.name
+    )
+    for line, cells in rows:
+        if len(cells) < len(columns):  # a worksheet row may simply end before its trailing empty cells
+            cells = cells + [None] * (len(columns) - len(cells))
+        extra = [c for c in cells[len(columns) :] if c is not None and str(c).strip()]
+        shape_problem = f"row has {len(cells)} fields, the header has {len(columns)}" if extra else None
+        add_to_batch(batch, _convert(request, dict(zip(columns, cells, strict=False)), line, shape_problem, extra))
+    return batch
 
 
-def _xlsx_rows(path: Path, data: bytes) -> tuple[int, list[Any], list[tuple[int, list[Any]]]]:
+def _xlsx_rows(path: Path) -> tuple[int, list[Any], list[tuple[int, list[Any]]]]:
     """(header row, header, [(row number, cells)]) of the first worksheet; empty rows are skipped."""
     import openpyxl  # only 1555 needs it; keeps importing the other adapters light
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise SourceError(f"{path}: not a readable .xlsx workbook ({exc}); the file may be truncated") from None
     try:

@@ -1,6 +1,16 @@
 """MIS adapter: the district offices' relational complaint system, read incrementally.
 
-One part per run, the interval itself (``"<start>..<end>"``, ISO timestamps in Bangkok time).
+A part is a time slice of the run's interval (``"<start>..<end>"``, ISO timestamps in Bangkok
+time). ``plan`` counts the complaints changed in the interval; up to ``batch_complaints``
+(channel setting, default 25,000) the interval is one part, as a daily run's is; above it, the
+interval is halved until every slice holds at most that many (adjacent slices are merged back
+while they fit), so a backfill of months is read in bounded batches and memory does not grow
+with the interval. A complaint belongs to the one slice holding its ``updated_at``, so it is
+read with all its actions in exactly one batch; the slices depend only on the interval and the
+counts, so a re-run over unchanged data plans the same parts (the same batch ids). A slice of
+one second is not split further, whatever it holds. If counting fails, the interval is one part
+and ``read`` reports the problem.
+
 ``read`` selects the complaints whose ``updated_at`` lies in ``[start, end)`` together with
 all their actions, in one statement (``include/sql/sources/mis_changed_complaints.sql``: a
 LEFT JOIN, so the complaints and their actions come from the same snapshot and no IN list is
@@ -15,10 +25,12 @@ label is unknown cannot have a trustworthy history and is rejected as a whole.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -37,7 +49,9 @@ from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
 from complaints.config import load_config, normalise_status
 from complaints.paths import read_sql
 from complaints.pseudonym import mask_personal_numbers
-from complaints.thai_time import BANGKOK
+from complaints.thai_time import BANGKOK, to_bangkok
+
+log = logging.getLogger(__name__)
 
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone")
 FETCH_SIZE = 2000
@@ -59,10 +73,88 @@ COMPLAINT_COLUMNS = (
 )
 
 CHANGED_COMPLAINTS_SQL = "sources/mis_changed_complaints.sql"
+COUNT_CHANGED_SQL = "sources/mis_count_changed_complaints.sql"
+DEFAULT_BATCH_COMPLAINTS = 25_000
+SMALLEST_SLICE = timedelta(seconds=1)
+
+Span = tuple[datetime, datetime]
 
 
 def plan(request: ExtractRequest) -> list[str]:
-    return [interval_part(request.interval_start, request.interval_end)]
+    """The interval as one part, or as time slices of at most ``batch_complaints`` complaints each."""
+    start, end = to_bangkok(request.interval_start), to_bangkok(request.interval_end)
+    whole = [interval_part(start, end)]
+    limit = batch_complaints(request)
+    if not request.source_url or end <= start:
+        return whole  # read() says what is wrong
+    try:
+        engine = create_engine(request.source_url)
+    except (ArgumentError, ValueError, ImportError):
+        return whole
+    statement = text(read_sql(COUNT_CHANGED_SQL))
+    try:
+        with engine.connect() as conn:
+
+            def count(span: Span) -> int:
+                return _count(conn, statement, span)
+
+            spans = slices(count, (start, end), limit)
+    except SQLAlchemyError as exc:
+        log.warning("MIS %s: could not count the changed complaints, read as one part: %s", whole[0], exc)
+        return whole
+    finally:
+        engine.dispose()
+    if len(spans) > 1:
+        log.info("MIS %s: %d parts of at most %d complaints", whole[0], len(spans), limit)
+    return [interval_part(a, b) for a, b in spans]
+
+
+def batch_complaints(request: ExtractRequest) -> int:
+    """The channel's ``batch_complaints`` setting: the most complaints one part (one batch) holds."""
+    limit = int(request.channel.settings.get("batch_complaints", DEFAULT_BATCH_COMPLAINTS))
+    if limit < 1:
+        raise SourceError(f"channel {request.channel.code}: batch_complaints must be at least 1, not {limit}")
+    return limit
+
+
+def slices(count: Callable[[Span], int], span: Span, limit: int) -> list[Span]:
+    """``span`` cut into consecutive slices of at most ``limit`` (as ``count`` counts them).
+
+    A slice over the limit is halved (at a whole second) until it fits or is one second long;
+    then neighbours are merged while together they fit, so the parts are as few as the halving
+    allows. Empty slices are merged into a neighbour: the parts cover the span without a gap.
+    """
+    total = count(span)
+    if total <= limit:
+        return [span]
+    pieces: list[tuple[Span, int]] = []
+    pending: list[tuple[Span, int]] = [(span, total)]
+    while pending:
+        (start, end), n = pending.pop()
+        if n <= limit or end - start <= SMALLEST_SLICE:
+            if n > limit:
+                log.warning("MIS %s: %d complaints changed within one second, read as one part", start, n)
+            pieces.append(((start, end), n))
+            continue
+        middle = start + timedelta(seconds=int((end - start).total_seconds() / 2))
+        if middle <= start:  # less than two seconds wide
+            middle = start + SMALLEST_SLICE
+        first = count((start, middle))
+        pending += [((middle, end), n - first), ((start, middle), first)]  # the first half is popped first
+    merged: list[tuple[Span, int]] = []
+    for (start, end), n in pieces:
+        if merged and (merged[-1][1] + n <= limit or not n or not merged[-1][1]):  # an empty slice joins any
+            (previous_start, _), m = merged[-1]
+            merged[-1] = ((previous_start, end), m + n)
+        else:
+            merged.append(((start, end), n))
+    return [span for span, _ in merged]
+
+
+def _count(conn: Connection, statement: Any, span: Span) -> int:
+    dialect = conn.dialect.name
+    params = {"start_at": _bind(span[0], dialect), "end_at": _bind(span[1], dialect)}
+    return int(conn.execute(statement, params).scalar_one())
 
 
 def read(request: ExtractRequest, part: str) -> ExtractedBatch:

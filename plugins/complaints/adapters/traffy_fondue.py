@@ -34,17 +34,13 @@ records as JSON pages and converts them with :func:`convert`.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import hashlib
 import logging
 import re
-import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters._common import (
@@ -60,6 +56,8 @@ from complaints.adapters._common import (
     rejected,
     swap_hint,
 )
+from complaints.adapters._csv_chunks import Chunk, FileRuns, Lines, chunk_rows, file_sha256, parse_span
+from complaints.adapters._csv_chunks import scan as scan_chunks
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
 from complaints.config import Channel, load_config, match_key, normalise_category, normalise_district, normalise_unit
 from complaints.config import normalise_status as _normalise_status
@@ -86,10 +84,8 @@ COLUMNS: tuple[str, ...] = (
     "count_reopen",
     "last_activity",
 )
-DEFAULT_CHUNK_ROWS = 50_000
 DEFAULT_BANGKOK_PROVINCES = ("กรุงเทพมหานคร",)
 ROW_KEY = "_row"  # added to quarantined raw rows: the row's number in the file (1 = first data row)
-_PART = re.compile(r"^(\d+)-(\d+)@(\d+)-(\d+)$")
 _PLAUSIBLE_YEARS = range(2000, 2101)
 _TIMESTAMP_EXAMPLE = "2022-06-01 08:15:31.123456+00"
 
@@ -97,35 +93,7 @@ _TIMESTAMP_EXAMPLE = "2022-06-01 08:15:31.123456+00"
 # -- plan / read / after_load ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """Rows ``first_row..last_row`` of a file, in bytes ``[start, end)``."""
-
-    first_row: int
-    last_row: int
-    start: int
-    end: int
-
-    def part(self, file_name: str) -> str:
-        return f"{file_name}#{self.first_row}-{self.last_row}@{self.start}-{self.end}"
-
-    @property
-    def rows(self) -> int:
-        return self.last_row - self.first_row + 1
-
-
-@dataclass
-class _FileRun:
-    """The chunks ``plan`` found in one file (by content) and those loaded since."""
-
-    planned: set[str]
-    loaded: set[str] = field(default_factory=set)
-
-
-_runs: dict[tuple[str, str], _FileRun] = {}  # (path, sha256) -> its chunks in the current run
-_checksums: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
-_planned: dict[str, str] = {}  # path -> the sha256 plan() found: read() refuses a file changed since
-_state_lock = threading.Lock()
+_runs = FileRuns("Traffy Fondue")  # the chunks of each file planned in this process, and those loaded
 
 
 def plan(request: ExtractRequest) -> list[str]:
@@ -160,9 +128,7 @@ def plan(request: ExtractRequest) -> list[str]:
             parts.append(name)  # read() reports the problem as this part's failure
             continue
         file_parts = [chunk.part(name) for chunk in chunks]
-        with _state_lock:
-            _runs[(str(path), checksum)] = _FileRun(set(file_parts))
-            _planned[str(path)] = checksum
+        _runs.planned(path, checksum, file_parts)
         log.info("Traffy Fondue %s: %d rows in %d chunk(s)", name, sum(c.rows for c in chunks), len(chunks))
         parts += file_parts
     return parts + sorted(odd)
@@ -181,23 +147,19 @@ def read(request: ExtractRequest, part: str) -> ExtractedBatch:
     if not span:  # plan() could not parse the file: parse it again to say why
         scan(path, chunk_rows(request))
         raise SourceError(f"{path}: the file changed since it was planned; re-run to read it")
-    match = _PART.match(span)
-    if not match:
+    chunk = parse_span(span)
+    if chunk is None:
         raise SourceError(f"Traffy Fondue part {part!r} is not '<file>#<first_row>-<last_row>@<start>-<end>'")
-    chunk = Chunk(*(int(g) for g in match.groups()))
     columns = _header(path)
     checksum = file_sha256(path)
-    with _state_lock:
-        planned = _planned.get(str(path))
-    if planned is not None and planned != checksum:
-        raise SourceError(f"{path}: the file changed since it was planned (its sha256 differs); re-run to read it")
+    _runs.check_unchanged(path, checksum)
     size = path.stat().st_size
     batch = ExtractedBatch(channel=request.channel.code, source_part=part, checksum=checksum, file_name=name)
     row = chunk.first_row - 1
     with path.open("rb") as fh:
-        lines = _Lines(fh, path, chunk.start, chunk.end)
+        lines = Lines(fh, path, chunk.start, chunk.end, decode=_utf8(path))
         reader = csv.reader(lines, strict=True)
-        while (fields := _next_record(reader, lines, path, row + 1)) is not None:
+        while (fields := _next_record(reader, lines, row + 1)) is not None:
             row += 1
             if row > chunk.last_row:
                 break
@@ -237,39 +199,18 @@ def after_load(request: ExtractRequest, part: str, batch: ExtractedBatch) -> Non
     if not source.is_file():
         log.warning("Traffy Fondue %s is no longer in the inbox; nothing to archive", source)
         return
-    key = (str(source), batch.checksum or "")
-    with _state_lock:
-        run = _runs.get(key)
-    if run is None:  # planned by another process: find the file's chunks again
+
+    def replan() -> tuple[str, list[str]]:
         checksum, chunks = scan(source, chunk_rows(request))
-        if checksum != batch.checksum:
-            log.warning("Traffy Fondue %s changed since it was read; left in the inbox for the next run", source)
-            return
-        run = _FileRun({chunk.part(name) for chunk in chunks})
-    with _state_lock:
-        run.loaded.add(part)
-        missing = run.planned - run.loaded
-        _runs[key] = run
-        if not missing:
-            del _runs[key]
-    if missing:
-        log.info("Traffy Fondue %s: %d of %d chunks loaded", name, len(run.loaded), len(run.planned))
-        return
-    if file_sha256(source) != batch.checksum:
-        log.warning("Traffy Fondue %s changed since it was read; left in the inbox for the next run", source)
+        return checksum, [chunk.part(name) for chunk in chunks]
+
+    if not _runs.complete_after(source, part, batch.checksum or "", replan):
         return
     archive = drop_folder(request, "archive_subdir", "archive/traffy_fondue", "Traffy Fondue")
     archive_file(source, archive, "Traffy Fondue")
 
 
 # -- files -----------------------------------------------------------------------------------
-
-
-def chunk_rows(request: ExtractRequest) -> int:
-    rows = int(request.channel.settings.get("chunk_rows", DEFAULT_CHUNK_ROWS))
-    if rows < 1:
-        raise SourceError(f"channel {request.channel.code}: chunk_rows must be at least 1, not {rows}")
-    return rows
 
 
 def _inbox(request: ExtractRequest) -> Path:
@@ -280,39 +221,17 @@ def _name_date(name: str) -> date | None:
     return name_date(FILE_PATTERN, name)
 
 
-class _Lines:
-    """The UTF-8 lines of a binary file from byte ``start`` up to ``end``, for ``csv.reader``.
+def _utf8(path: Path) -> Callable[[bytes, int], str]:
+    """The export's line decoder: UTF-8, or SourceError naming the byte and line."""
 
-    Keeps the byte offset of what it has handed out (``offset``) and where the record being
-    parsed started (``record_start``, set by :func:`_next_record`); a leading BOM is dropped.
-    Feeds ``digest`` with every byte it reads. One line in memory at a time.
-    """
-
-    def __init__(self, fh: IO[bytes], path: Path, start: int = 0, end: int | None = None, digest: Any = None) -> None:
-        fh.seek(start)
-        self.fh, self.path, self.end, self.digest = fh, path, end, digest
-        self.offset = self.record_start = start
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        if self.end is not None and self.offset >= self.end:
-            raise StopIteration
-        raw = self.fh.readline()
-        if not raw:
-            raise StopIteration
-        if self.digest is not None:
-            self.digest.update(raw)
-        at = self.offset
-        self.offset += len(raw)
-        if at == 0 and raw.startswith(codecs.BOM_UTF8):
-            raw, at = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
+    def decode(raw: bytes, at: int) -> str:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            where = _where(self.path, at + exc.start)
-            raise SourceError(f"{self.path}: {where} is not UTF-8 ({exc.reason}): the export is damaged") from None
+            where = _where(path, at + exc.start)
+            raise SourceError(f"{path}: {where} is not UTF-8 ({exc.reason}): the export is damaged") from None
+
+    return decode
 
 
 def _where(path: Path, offset: int) -> str:
@@ -329,8 +248,9 @@ def _where(path: Path, offset: int) -> str:
     return f"byte {offset} (line {line})"
 
 
-def _next_record(reader: Any, lines: _Lines, path: Path, row: int) -> list[str] | None:
+def _next_record(reader: Any, lines: Lines, row: int) -> list[str] | None:
     """The next CSV record (None at the end); malformed CSV is a SourceError naming row, byte and line."""
+    path = lines.path
     lines.record_start = lines.offset
     try:
         return next(reader)
@@ -358,8 +278,8 @@ def _header_columns(path: Path, header: list[str] | None) -> list[str]:
 
 def _header(path: Path) -> list[str]:
     with path.open("rb") as fh:
-        lines = _Lines(fh, path)
-        return _header_columns(path, _next_record(csv.reader(lines, strict=True), lines, path, 0))
+        lines = Lines(fh, path, decode=_utf8(path))
+        return _header_columns(path, _next_record(csv.reader(lines, strict=True), lines, 0))
 
 
 def scan(path: Path, rows_per_chunk: int) -> tuple[str, list[Chunk]]:
@@ -368,43 +288,14 @@ def scan(path: Path, rows_per_chunk: int) -> tuple[str, list[Chunk]]:
     Raises SourceError when the file cannot be parsed (encoding, malformed or truncated CSV,
     missing columns). A file with a header and no rows is one empty chunk.
     """
-    digest = hashlib.sha256()
-    chunks: list[Chunk] = []
-    with path.open("rb") as fh:
-        lines = _Lines(fh, path, digest=digest)
-        reader = csv.reader(lines, strict=True)
-        _header_columns(path, _next_record(reader, lines, path, 0))
-        first, start, row = 1, lines.offset, 0
-        while _next_record(reader, lines, path, row + 1) is not None:
-            row += 1
-            if row - first + 1 == rows_per_chunk:
-                chunks.append(Chunk(first, row, start, lines.offset))
-                first, start = row + 1, lines.offset
-        if row >= first or not chunks:
-            chunks.append(Chunk(first, row, start, lines.offset))
-    checksum = digest.hexdigest()
-    stat = path.stat()
-    with _state_lock:
-        _checksums[(str(path), stat.st_size, stat.st_mtime_ns)] = checksum
-    return checksum, chunks
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of the file's bytes, streamed; remembered per (path, size, mtime) for the next chunk."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _state_lock:
-        known = _checksums.get(key)
-    if known:
-        return known
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    checksum = digest.hexdigest()
-    with _state_lock:
-        _checksums[key] = checksum
-    return checksum
+    found = scan_chunks(
+        path,
+        rows_per_chunk,
+        decode=_utf8(path),
+        next_record=_next_record,
+        check_header=lambda header: _header_columns(path, header),
+    )
+    return found.checksum, found.chunks
 
 
 # -- rows (shared with the API adapter) -------------------------------------------------------
