@@ -199,3 +199,46 @@ def test_a_file_read_in_chunks_loads_or_quarantines_every_row_once_and_is_archiv
     assert [b.batch_id for b in again.batches] == [b.batch_id for b in summary.batches]
     checked = assert_conservation(engine, delivered=delivered)
     assert (checked.batches, checked.rows_read, checked.complaints) == (3, 90, 88)
+
+
+def test_a_part_without_a_file_is_validated_while_the_previous_part_loads(engine, tmp_path, monkeypatch):
+    """API page ranges and MIS slices read nothing from the warehouse before their write, so the
+    next one's validation overlaps the previous write (a file's batch waits: its duplicate check)."""
+    import threading
+    from types import SimpleNamespace
+
+    from complaints import ingest
+    from complaints.adapters import hotline_1555
+
+    drop(tmp_path, "1555_20190115.csv", good_rows("OV-A", 3))
+    drop(tmp_path, "1555_20190116.csv", good_rows("OV-B", 3))
+
+    def read_as_api_part(req, part):
+        batch = hotline_1555.read(req, part)
+        return replace(batch, checksum=None, file_name=None)
+
+    adapter = SimpleNamespace(plan=hotline_1555.plan, read=read_as_api_part, after_load=lambda *args: None)
+    monkeypatch.setattr(ingest, "load_adapter", lambda channel: adapter)
+
+    second_validated = threading.Event()
+    overlapped: list[bool] = []
+    real_validate, real_write = ingest.validate_records, ingest.write_batch
+
+    def validate(channel, records, *args, **kwargs):
+        if any(r["source_id"].startswith("OV-B") for r in records):
+            second_validated.set()
+        return real_validate(channel, records, *args, **kwargs)
+
+    def write(*args, **kwargs):
+        if not overlapped:  # the first part's write holds until the second part is validated
+            overlapped.append(second_validated.wait(timeout=20))
+        real_write(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "validate_records", validate)
+    monkeypatch.setattr(ingest, "write_batch", write)
+    summary = ingest_channel(request(tmp_path), engine)
+
+    assert overlapped == [True]
+    assert summary.rows_loaded == 6
+    assert scalar(engine, "SELECT COUNT(*) FROM complaint") == 6
+    assert scalar(engine, "SELECT SUM(rows_loaded) FROM ingest_batch") == 6

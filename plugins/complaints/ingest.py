@@ -341,10 +341,12 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
                 log.error("%s: %s", request.channel.code, exc)
                 summary.unreadable_parts.append(str(exc))
                 continue
-            # Only the chunks of one file may overlap: the duplicate-delivery check of any other
-            # batch must see everything before it committed.
+            # process_batch reads the warehouse only for a batch with a checksum (a file's
+            # duplicate-delivery check), which must see every earlier batch committed but the
+            # earlier chunks of its own file. A batch without one (an API page range, an MIS
+            # slice) reads nothing there: it is validated while the previous one loads.
             this_file = (batch.file_name, batch.checksum) if batch.file_name and batch.checksum else None
-            if this_file is None or this_file != previous_file:
+            if batch.checksum and (this_file is None or this_file != previous_file):
                 loader.wait()
             previous_file = this_file
             calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
