@@ -71,3 +71,24 @@ def test_results_of_two_invocations_combine_into_one_block_naming_both_commands(
     assert "--ingest-sizes 100000" in block and "--warehouse-sizes 1000000" in block
     assert "`dags/complaints_quarterly.py` | 60.0 ms" in block
     assert "| 100,000 | pipeline_1555 | 40.00 s" in block
+
+
+def _warehouse(daily: float, quarterly: float) -> dict:
+    return {
+        "fill_seconds": 1.0,
+        "daily_increment": [{"seconds": daily}],
+        "quarterly": [{"seconds": quarterly, "received": 1, "resolved": 1}],
+        "quarterly_naive": [{"seconds": quarterly * 2, "received": 1, "resolved": 1, "peak_rss_mib": 100.0}],
+        "explain": "Insert on complaint",
+    }
+
+
+def test_the_quarterly_scaling_compares_the_largest_warehouse_with_the_next_size_down():
+    warehouse = {
+        "100000": _warehouse(2.0, 4.0),
+        "10000000": _warehouse(3.0, 369.0),
+        "1000000": _warehouse(2.5, 41.0),
+    }
+    block = run.markdown(_results(warehouse=warehouse), "make bench")
+    assert "Daily increment at 10,000,000 matters / at 100,000: 1.50×" in block
+    assert "quarterly at 10,000,000 / at 1,000,000: 9.0× for 10× the matters" in block
