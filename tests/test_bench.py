@@ -92,3 +92,16 @@ def test_the_quarterly_scaling_compares_the_largest_warehouse_with_the_next_size
     block = run.markdown(_results(warehouse=warehouse), "make bench")
     assert "Daily increment at 10,000,000 matters / at 100,000: 1.50×" in block
     assert "quarterly at 10,000,000 / at 1,000,000: 9.0× for 10× the matters" in block
+
+
+def test_a_run_records_the_command_exactly_as_it_was_given(tmp_path):
+    import json
+
+    from conftest import PG_ADMIN_URL
+
+    argv = ["--ingest-sizes=", "--chunked-sizes=", "--warehouse-sizes=", "--no-report", "--dag-repeats", "0"]
+    argv += ["--pg-url", PG_ADMIN_URL, "--out", str(tmp_path / "b.md"), "--json", str(tmp_path / "b.json")]
+    assert run.main(argv) == 0
+    recorded = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["command"]
+    assert recorded == "python -m complaints.bench " + " ".join(argv)
+    assert recorded in (tmp_path / "b.md").read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -503,18 +504,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["dag_parse"] = bench_dag_parse(args.dag_repeats)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     results["load_at_end"] = os.getloadavg()[0]
-    command = (
-        "make bench BENCH_ARGS='"
-        + " ".join(
-            [
-                f"--ingest-sizes {','.join(map(str, args.ingest_sizes))}",
-                f"--chunked-sizes {','.join(map(str, args.chunked_sizes))}",
-                f"--warehouse-sizes {','.join(map(str, args.warehouse_sizes))}",
-                f"--repeats {args.repeats}",
-            ]
-        )
-        + "'"
-    )
+    # the arguments as given (sizes as the parsed lists, so an empty list reads "--x-sizes=")
+    given = list(sys.argv[1:] if argv is None else argv)
+    command = "python -m complaints.bench " + " ".join(shlex.quote(arg) for arg in given)
     results["command"] = command
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
