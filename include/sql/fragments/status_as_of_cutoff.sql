@@ -10,24 +10,18 @@
 -- instant t: the row with changed_at < t AND (next_changed_at IS NULL OR next_changed_at >= t)).
 ranked AS (
     SELECT h.channel, h.source_id, h.status, s.is_resolved, h.changed_at,
-           ROW_NUMBER() OVER (
-               PARTITION BY h.channel, h.source_id
-               ORDER BY h.changed_at DESC,
-                        CASE WHEN h.status IN :reopen_statuses THEN 2
-                             WHEN s.is_resolved = TRUE THEN 1
-                             ELSE 0 END DESC,
-                        h.status
-           ) AS rn,
-           LAG(h.changed_at) OVER (
-               PARTITION BY h.channel, h.source_id
-               ORDER BY h.changed_at DESC,
-                        CASE WHEN h.status IN :reopen_statuses THEN 2
-                             WHEN s.is_resolved = TRUE THEN 1
-                             ELSE 0 END DESC,
-                        h.status
-           ) AS next_changed_at
+           ROW_NUMBER() OVER latest_first AS rn,
+           LAG(h.changed_at) OVER latest_first AS next_changed_at
       FROM complaint_status_history h
       JOIN matters_in_scope m ON m.channel = h.channel AND m.source_id = h.source_id
       JOIN dim_status s ON s.status_code = h.status
      WHERE h.changed_at < :asof_before
+    WINDOW latest_first AS (
+               PARTITION BY h.channel, h.source_id
+               ORDER BY h.changed_at DESC,
+                        CASE WHEN h.status IN :reopen_statuses THEN 2
+                             WHEN s.is_resolved = TRUE THEN 1
+                             ELSE 0 END DESC,
+                        h.status
+           )
 ),
