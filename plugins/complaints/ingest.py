@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -103,20 +102,12 @@ def content_sha256(batch: ExtractedBatch) -> str | None:
     if not batch.rows_read:
         return None
     digest = hashlib.sha256()
-    encode = json.JSONEncoder(ensure_ascii=False, default=_isoformat).encode
+    encode = json.JSONEncoder(ensure_ascii=False, default=json_safe).encode
     for record in batch.records:
         digest.update(encode([record.get(column) for column in CANONICAL_COLUMNS]).encode("utf-8") + b"\n")
     for reject in batch.rejects:
         digest.update(raw_json(reject.raw).encode("utf-8") + b"\n")
     return digest.hexdigest()
-
-
-def _isoformat(value: Any) -> str:
-    """JSON for a value the encoder does not know: datetimes as ISO 8601 (with their offset), the
-    rest as text (as ``json_safe`` does)."""
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return str(value)
 
 
 def _record_raw(record: CanonicalComplaint) -> dict[str, Any]:
