@@ -1,8 +1,8 @@
 """The KPI report: HTML and PDF (WeasyPrint) renderings of an IndicatorResult.
 
 The PDF is checked through its text (numbers exactly; Thai phrases normalised, because text
-extracted from a PDF set in Laksaman is lossy: SARA AM comes back as SARA AA and stacked marks
-may double) and through its pixels: pages are rendered with ``pdftoppm -r 50`` and kept under
+extracted from a PDF is lossy: SARA AM can come back as SARA AA and stacked marks may
+double) and through its pixels: pages are rendered with PDFium (pypdfium2) at 50 dpi and kept under
 ``test-artifacts/report/`` for people to look at.
 """
 
@@ -23,6 +23,7 @@ from pypdf import PdfReader
 
 from complaints.config import load_config
 from complaints.report import render_report, report_basename
+from complaints.report.fonts import thai_font
 from complaints.report.render import (
     REPORT_TEMPLATES_DIR,
     RefusedURL,
@@ -86,18 +87,19 @@ def pdf_text(rendered) -> list[str]:
 
 @pytest.fixture(scope="module")
 def page_pngs(rendered) -> list[Path]:
-    if not shutil.which("pdftoppm"):
-        pytest.skip("poppler-utils (pdftoppm) not installed")
+    import pypdfium2
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("report-page-*.png"):
         old.unlink()
-    subprocess.run(
-        ["pdftoppm", "-r", "50", "-png", str(rendered["paths"][0]), str(ARTIFACTS / "report-page")],
-        check=True,
-        capture_output=True,
-    )
-    pngs = sorted(ARTIFACTS.glob("report-page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-    assert pngs, "pdftoppm wrote no page"
+    pdf = pypdfium2.PdfDocument(rendered["paths"][0])
+    pngs = []
+    for number, page in enumerate(pdf, start=1):
+        path = ARTIFACTS / f"report-page-{number}.png"
+        page.render(scale=50 / 72).to_pil().save(path)
+        pngs.append(path)
+    pdf.close()
+    assert pngs, "PDFium rendered no page"
     return pngs
 
 
@@ -137,15 +139,19 @@ def test_only_the_requested_formats_are_written(tmp_path):
 # ------------------------------------------------------------------ PDF
 
 
-def test_pdf_is_a4_portrait_in_laksaman(rendered):
+def test_pdf_is_a4_portrait_with_the_sarabun_font_embedded(rendered):
     reader = PdfReader(rendered["paths"][0])
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
     fonts = set()
     for page in reader.pages:
         for font in (page["/Resources"].get("/Font") or {}).values():
-            fonts.add(str(font.get_object()["/BaseFont"]))
-    assert fonts and all("Laksaman" in f for f in fonts), fonts
+            font = font.get_object()
+            fonts.add(str(font["/BaseFont"]))
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            assert "/FontFile2" in descendant["/FontDescriptor"] or "/FontFile3" in descendant["/FontDescriptor"], font
+    assert fonts and all("Sarabun" in f for f in fonts), fonts
+    assert {f.split("+", 1)[1] for f in fonts} == {"Sarabun", "Sarabun-Bold"}, "subsets of the regular and bold faces"
 
 
 def test_pdf_carries_the_figures_and_the_score(pdf_text):
@@ -386,7 +392,7 @@ def test_pdf_renderer_never_fetches_from_the_network():
         with pytest.raises(RefusedURL):
             fetcher(url)
     assert fetcher("data:text/plain;base64,aGk=").read() == b"hi"
-    font = next(Path("/usr/share/fonts").rglob("Laksaman.ttf"))
+    font = thai_font().regular
     assert fetcher(font.as_uri()).read(4) == b"\x00\x01\x00\x00"
 
 
@@ -404,6 +410,31 @@ def test_stylesheet_never_names_th_sarabun():
     # line with the scaled advances and unscaled glyphs (overlapping text). Seen on this machine.
     css = (REPORT_TEMPLATES_DIR / "report.css.j2").read_text(encoding="utf-8")
     assert not re.search(r"font-family:[^;]*TH Sarabun", css)
+    assert "local(" not in css, "the font comes from the configured files, never from a system lookup"
+
+
+def test_report_font_falls_back_to_the_next_candidate_and_accepts_font_files(tmp_path):
+    from complaints.report import fonts
+
+    config = tmp_path / "report.yaml"
+    config.write_text("font:\n  candidates: [no_such_fontpkg, fontpkg_noto_sans_thai]\n", encoding="utf-8")
+    assert fonts.thai_font(config).family == "Noto Sans Thai"
+    (tmp_path / "f").mkdir()
+    shutil.copy(thai_font().regular, tmp_path / "f" / "Custom.ttf")
+    custom_config = tmp_path / "custom.yaml"
+    custom_config.write_text("font:\n  candidates:\n    - {family: Custom, regular: f/Custom.ttf}\n", encoding="utf-8")
+    custom = fonts.thai_font(custom_config)
+    assert (custom.family, custom.regular, custom.bold) == ("Custom", (tmp_path / "f" / "Custom.ttf").resolve(), None)
+
+
+def test_a_missing_report_font_is_an_error_naming_what_was_tried(tmp_path):
+    from complaints.report import fonts
+
+    config = tmp_path / "report.yaml"
+    config.write_text("font:\n  candidates: [no_such_fontpkg, {regular: missing.ttf}]\n", encoding="utf-8")
+    with pytest.raises(fonts.ThaiFontMissing) as caught:
+        fonts.thai_font(config)
+    assert caught.value.tried == ["package no_such_fontpkg", "file missing.ttf"]
 
 
 def test_importing_the_report_package_loads_no_heavy_library():
@@ -429,9 +460,9 @@ def test_charts_are_svg_with_thai_labels_drawn_as_outlines():
     svg = charts.district_bars_chart(r.by_district)
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert "<text" not in svg, "text is drawn as glyph outlines, so the SVG needs no font"
-    assert 'id="Laksaman-' in svg
+    assert 'id="Sarabun-' in svg
     assert charts.month_label(date(2018, 10, 1), " ") == "ต.ค. 61"
-    assert charts.thai_font().regular.name == "Laksaman.ttf"
+    assert charts.thai_font().regular.name == "Sarabun-Regular.ttf"
     assert charts.cumulative_rate_chart(r.monthly) == charts.cumulative_rate_chart(r.monthly), "deterministic"
 
 

@@ -1697,6 +1697,39 @@ def _clear_previous(out_dir: Path) -> tuple[Path, Path]:
     return sources, inbox
 
 
+def write_held_hotline_delivery(inbox: Path, day: date, seed: int = DEFAULT_SEED, rows: int = 24) -> Path:
+    """A late 1555 export for ``day`` in which a quarter of the rows name a district outside
+    Bangkok: more than the quarantine threshold, so the daily run holds the whole batch and the
+    quality-gate alert goes out (what `make demo` shows after the year's loads)."""
+    rng = random.Random(f"{seed}:held:{day.isoformat()}")
+    world = _World()
+    weights = _district_weights(rng, world)
+    out: list[list[str]] = []
+    for n in range(1, rows + 1):
+        received = datetime.combine(day, time(8 + n % 9, (7 * n) % 60))  # naive Bangkok wall-clock
+        m = world.new_matter(rng, received, weights)
+        m.actions = [(received, "received", None)]
+        ticket = f"1555-{day.year + BE_OFFSET}{day.month:02d}{day.day:02d}-{n:03d}"
+        h = _HotlineMatter(
+            m,
+            ticket,
+            m.reporter_name,
+            m.reporter_phone or "",
+            world.district_label(rng, m.district, 0.5),
+            world.category_label(rng, m.category, 0.3),
+            world.unit_label(rng, m.unit, 0.3),
+            False,
+        )
+        row = _hotline_row(h, day, world)
+        if n % 4 == 0:
+            row[4] = rng.choice(tt.UNKNOWN_DISTRICTS)
+        out.append(row)
+    inbox.mkdir(parents=True, exist_ok=True)
+    path = inbox / f"1555_{day:%Y%m%d}.csv"
+    path.write_bytes(_csv_bytes(out, "utf-8-sig"))
+    return path
+
+
 def generate_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> DemoSummary:
     """Write every demo source under ``out_dir`` (replacing earlier demo output) and describe it."""
     out_dir = Path(out_dir)

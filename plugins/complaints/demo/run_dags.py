@@ -1,14 +1,20 @@
-"""Run the DAGs through Airflow for `make demo`.
+"""Run the DAGs through Airflow (``dag.test``) for `make demo`: a worker that takes jobs from a queue.
 
-``daily START END``: every daily DAG, month by month over the window.
-``quarterly CUTOFF [CUTOFF ...]``: the quarterly DAG once per cut-off date.
+``python -m complaints.demo.run_dags QUEUE_DIR WORKER``: `make demo` starts two such workers (the
+machine's two cores), each with its own Airflow metadata database, over one queue of jobs
+(``write_jobs``): a channel's daily DAG month by month, a quarterly cut-off, the overdue digest,
+a delivery the quality gate holds. A job is claimed by renaming its file.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -61,34 +67,92 @@ def run(dag: Any, logical_day: date, conf: dict[str, str], label: str) -> bool:
     return str(result.state) == "success"
 
 
-def daily(start_text: str, end_text: str) -> list[str]:
-    from complaints.config import load_config
-
-    dags = load_dags()
+def daily(dags: dict[str, Any], channel: str, start_text: str, end_text: str) -> list[str]:
+    """One channel's daily DAG, month by month over the window (in order: a month's run sees the
+    states the earlier months left)."""
+    dag = dags[f"complaints_daily_{channel}"]
     start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
     failures = []
-    for code in load_config().channels:
-        dag = dags[f"complaints_daily_{code}"]
-        for lo, hi in pairwise([*month_starts(start, end), end]):
-            conf = {"interval_start": lo.isoformat(), "interval_end": hi.isoformat()}
-            if not run(dag, lo, conf, f"{lo} .. {hi}"):
-                failures.append(f"{dag.dag_id} {lo}")
+    for lo, hi in pairwise([*month_starts(start, end), end]):
+        conf = {"interval_start": lo.isoformat(), "interval_end": hi.isoformat()}
+        if not run(dag, lo, conf, f"{lo} .. {hi}"):
+            failures.append(f"{dag.dag_id} {lo}")
     return failures
 
 
-def quarterly(*cutoffs: str) -> list[str]:
-    dag = load_dags()["complaints_quarterly_indicator"]
-    failures = []
-    for text in cutoffs:
-        cutoff = date.fromisoformat(text)
-        if not run(dag, cutoff + timedelta(days=1), {"cutoff": text}, f"cut-off {text}"):
-            failures.append(f"{dag.dag_id} {text}")
+def quarterly(dags: dict[str, Any], cutoff_text: str) -> list[str]:
+    dag = dags["complaints_quarterly_indicator"]
+    cutoff = date.fromisoformat(cutoff_text)
+    return (
+        []
+        if run(dag, cutoff + timedelta(days=1), {"cutoff": cutoff_text}, f"cut-off {cutoff_text}")
+        else [f"{dag.dag_id} {cutoff_text}"]
+    )
+
+
+def digest(dags: dict[str, Any], as_of_text: str) -> list[str]:
+    """The overdue digest as of a day: its files on the shared drive and its summary e-mail."""
+    dag = dags["complaints_overdue_digest"]
+    as_of = date.fromisoformat(as_of_text)
+    return (
+        []
+        if run(dag, as_of + timedelta(days=1), {"as_of": as_of_text}, f"as of {as_of_text}")
+        else [f"{dag.dag_id} {as_of_text}"]
+    )
+
+
+def held(dags: dict[str, Any], channel: str, day_text: str) -> list[str]:
+    """A daily run whose delivery is over the quarantine threshold: it must fail (nothing of the
+    batch is loaded) and its failure callback mails the quality-gate alert."""
+    dag = dags[f"complaints_daily_{channel}"]
+    day = date.fromisoformat(day_text)
+    conf = {"interval_start": day_text, "interval_end": (day + timedelta(days=1)).isoformat()}
+    if run(dag, day, conf, f"{day_text} (a delivery over the quarantine threshold: expected to fail)"):
+        return [f"{dag.dag_id} {day_text} succeeded, but its batch is over the quarantine threshold"]
+    return []
+
+
+JOBS: dict[str, Callable[..., list[str]]] = {"daily": daily, "quarterly": quarterly, "digest": digest, "held": held}
+
+
+def write_jobs(queue: Path, jobs: Sequence[Sequence[str]]) -> None:
+    """One file per job (kind and arguments), named so that workers take them in the given order."""
+    queue.mkdir(parents=True, exist_ok=True)
+    for number, job in enumerate(jobs):
+        (queue / f"{number:03d}.job").write_text(json.dumps(list(job)), encoding="utf-8")
+
+
+def take_job(queue: Path, worker: str) -> list[str] | None:
+    """Claim the next job by renaming its file (atomic: two workers never take the same one)."""
+    for path in sorted(queue.glob("*.job")):
+        taken = path.with_suffix(f".taken-{worker}")
+        try:
+            path.rename(taken)
+        except FileNotFoundError:
+            continue  # the other worker was first
+        return json.loads(taken.read_text(encoding="utf-8"))
+    return None
+
+
+def work(queue_text: str, worker: str) -> list[str]:
+    """Run jobs from the queue until it is empty; every job is a DAG run (or a month series)."""
+    queue = Path(queue_text)
+    dags = load_dags()
+    failures: list[str] = []
+    while (job := take_job(queue, worker)) is not None:
+        kind, *args = job
+        started = time.monotonic()
+        failures += JOBS[kind](dags, *args)
+        seconds = time.monotonic() - started
+        print(f"DEMO JOB {worker} {kind} {' '.join(args)}: {seconds:.1f} s", flush=True)
+        with (queue / "times.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"worker": worker, "job": job, "seconds": round(seconds, 2)}) + "\n")
     return failures
 
 
 def main(argv: list[str]) -> int:
-    mode, *args = argv
-    failures = {"daily": daily, "quarterly": quarterly}[mode](*args)
+    queue, worker = argv
+    failures = work(queue, worker)
     if failures:
         print(f"failed runs: {failures}", file=sys.stderr)
         return 1

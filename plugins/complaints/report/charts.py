@@ -1,4 +1,5 @@
-"""Charts for the KPI report, drawn with matplotlib (Agg backend) in the Thai font TLWG Laksaman.
+"""Charts for the KPI report, drawn with matplotlib (Agg backend) in the report's Thai font
+(Sarabun by default, see :mod:`complaints.report.fonts`).
 
 The captions are the report's (``<figcaption>``), so the charts carry no title. Every chart is
 returned as an SVG document (text drawn as glyph outlines, so the file needs no
@@ -12,17 +13,15 @@ must not pay for (or be broken by) a plotting library at parse time.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from complaints.report.fonts import thai_font
 from complaints.thai_time import BE_OFFSET
 
 if TYPE_CHECKING:
     from complaints.indicator.result import BreakdownRow, MonthRow
 
-FONT_FAMILY = "Laksaman"  # the family name fontconfig and matplotlib know TLWG Laksaman by
 THAI_MONTHS_ABBR = (
     "ม.ค.",
     "ก.พ.",
@@ -42,48 +41,15 @@ IN_PROGRESS_COLOUR = "#ef6c00"
 RECEIVED_COLOUR = "#1565c0"
 
 
-class ThaiFontMissing(RuntimeError):
-    """TLWG Laksaman is not installed; Thai text would render as boxes."""
-
-
-@dataclass(frozen=True)
-class ThaiFont:
-    family: str
-    regular: Path
-    bold: Path | None
-
-
 @cache
-def thai_font() -> ThaiFont:
-    """Locate TLWG Laksaman among the system font files through ``matplotlib.font_manager``.
-
-    Registers the files with matplotlib if its font cache predates the font's installation.
-    Raises :class:`ThaiFontMissing` (install the Debian package ``fonts-thai-tlwg``) rather than
-    let a report come out in a font without Thai glyphs.
-    """
+def matplotlib_family() -> str:
+    """Register the report's Thai font files with matplotlib; return the family name it knows them by."""
     from matplotlib import font_manager
 
-    def entries() -> list:
-        return [f for f in font_manager.fontManager.ttflist if f.name == FONT_FAMILY]
-
-    found = entries()
-    if not found:
-        for path in font_manager.findSystemFonts(fontext="ttf"):
-            if Path(path).name.startswith(FONT_FAMILY):
-                font_manager.fontManager.addfont(path)
-        found = entries()
-    upright = [f for f in found if f.style == "normal"]
-    regular = [f for f in upright if f.weight in (400, "normal", "regular")]
-    bold = [f for f in upright if f.weight in (700, "bold")]
-    if not regular:
-        raise ThaiFontMissing(
-            "TLWG Laksaman not found among the system fonts; install the Debian package fonts-thai-tlwg"
-        )
-    return ThaiFont(
-        family=FONT_FAMILY,
-        regular=Path(regular[0].fname),
-        bold=Path(bold[0].fname) if bold else None,
-    )
+    font = thai_font()
+    for path in {font.regular, font.bold or font.regular}:
+        font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(font.regular)).get_name()
 
 
 def month_label(month, sep: str = "\n") -> str:
@@ -93,7 +59,7 @@ def month_label(month, sep: str = "\n") -> str:
 
 def _rc() -> dict:
     return {
-        "font.family": [thai_font().family],
+        "font.family": [matplotlib_family()],
         "font.size": 11,
         "text.language": "th",
         "svg.fonttype": "path",  # glyph outlines: no font needed to display, shaping done by raqm

@@ -33,6 +33,7 @@ from complaints.config import load_config
 from complaints.fiscal import fiscal_year_end
 from complaints.indicator.result import ChannelFreshness, Figures, IndicatorResult
 from complaints.paths import CONFIG_DIR, TEMPLATES_DIR
+from complaints.report.fonts import thai_font
 from complaints.thai_time import BANGKOK, THAI_MONTHS, thai_date
 
 REPORT_TEMPLATES_DIR = TEMPLATES_DIR / "report"
@@ -40,8 +41,6 @@ REPORT_CONFIG = CONFIG_DIR / "report.yaml"
 FORMATS = ("pdf", "xlsx", "html")
 BLANK = "................"
 _UNIT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-# Where the PDF renderer may read files: the templates and the system fonts. Nothing else.
-_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 
 
 # --------------------------------------------------------------------------- file naming
@@ -326,14 +325,13 @@ def render_html(
     open_matters_limit: int | None = None,
 ) -> str:
     """The report page (one HTML document, used for the HTML file and for the PDF)."""
-    from complaints.report.charts import thai_font
-
     font = thai_font()
     context = build_context(result, texts, charts, open_matters_limit)
     context.update(
         basename=basename,
         font_regular_url=font.regular.as_uri(),
         font_bold_url=(font.bold or font.regular).as_uri(),
+        font_family=font.family,
     )
     return make_environment().get_template("report.html.j2").render(context)
 
@@ -348,13 +346,13 @@ class RefusedURL(ValueError):
 def local_url_fetcher(allowed_dirs: Iterable[Path] = ()):
     """A WeasyPrint URL fetcher that never touches the network.
 
-    ``data:`` URIs are served; ``file:`` URLs only below the report templates and the system
-    font directories (plus ``allowed_dirs``); anything else raises :class:`RefusedURL`, which
+    ``data:`` URIs are served; ``file:`` URLs only below the report templates and the report
+    font's directory (plus ``allowed_dirs``); anything else raises :class:`RefusedURL`, which
     stops the rendering (``fail_on_errors``) instead of leaving a hole in the PDF.
     """
     from weasyprint.urls import URLFetcher
 
-    roots = [p.resolve() for p in (REPORT_TEMPLATES_DIR, *_FONT_DIRS, *allowed_dirs)]
+    roots = [p.resolve() for p in (REPORT_TEMPLATES_DIR, thai_font().directory, *allowed_dirs)]
 
     class LocalOnlyURLFetcher(URLFetcher):
         def fetch(self, url, headers=None):
@@ -413,7 +411,7 @@ def render_report(
     ``default``.
 
     * ``html``: the report page, standalone (charts embedded as SVG ``data:`` URIs, CSS inline).
-    * ``pdf``: the same page printed by WeasyPrint, A4 portrait, TLWG Laksaman, no network access.
+    * ``pdf``: the same page printed by WeasyPrint, A4 portrait, in the report font (Sarabun), no network access.
     * ``xlsx``: summary sheet plus one sheet per breakdown, monthly rows, open matters, freshness.
 
     ``unit`` selects the per-unit texts (sections 7–9, signature block) in
