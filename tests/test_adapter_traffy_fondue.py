@@ -195,7 +195,9 @@ def test_every_quirk_of_a_real_export_is_read(tmp_path: Path) -> None:
     assert forwarded["received_at"].microsecond == 7
 
     [unknown] = records["2022-EZZ9RT"]  # a misspelling nobody knows: quarantined by validation
-    assert (unknown["district_code"], unknown["responsible_unit"], unknown["latitude"]) == (None, None, None)
+    assert (unknown["district_code"], unknown["latitude"]) == (None, None)
+    # an organization no crosswalk line names: 'unmapped' beside its raw label, never a silent NULL
+    assert (unknown["responsible_unit"], unknown["unmapped_unit"]) == ("unmapped", "บริษัท ทรู คอร์ปอเรชั่น จำกัด (มหาชน)")
 
     [misspelled] = records["2022-GHJ2UV"]  # no province: the district decides; สำนักงานเขต... is the office
     assert (misspelled["district_code"], misspelled["responsible_unit"], misspelled["reopen_count"]) == (
@@ -226,7 +228,7 @@ def test_row_problems_become_rejects_with_reasons(tmp_path: Path) -> None:
     assert reasons["BAD-2"] == "coords '13.7,100.5,7' is not 'lon,lat'"
     assert reasons["BAD-3"] == "type '{ถนน,ทางเท้า' is not a set literal like {a,b}"
     assert reasons["BAD-4"] == "star 'ห้าดาว' is not a whole number"
-    assert reasons[None] == "missing ticket_id; missing last_activity"
+    assert reasons[None] == "missing last_activity"  # no ticket_id is no error (anonymous tickets)
     [ok] = batch.records
     assert (ok["satisfaction_star"], ok["reopen_count"]) == (5, None)
 
