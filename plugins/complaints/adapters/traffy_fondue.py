@@ -308,8 +308,7 @@ def _header_columns(path: Path, header: list[str] | None) -> list[str]:
     if all(missing.values()):  # name the columns the nearest format lacks
         fmt, names = min(missing.items(), key=lambda item: len(item[1]))
         raise SourceError(
-            f"{path} line 1: missing required column(s) {', '.join(names)} of the {fmt} "
-            f"(header: {', '.join(header)})"
+            f"{path} line 1: missing required column(s) {', '.join(names)} of the {fmt} (header: {', '.join(header)})"
         )
     return columns
 
@@ -361,7 +360,9 @@ def convert(
     if "coords" in row or "latitude" not in row:
         latitude, longitude = _lon_lat(row.get("coords"), problems)
     else:  # the Exchange API's two columns
-        latitude, longitude = coordinate_pair(_blank_none(row.get("latitude")), _blank_none(row.get("longitude")), problems)
+        latitude, longitude = coordinate_pair(
+            _blank_none(row.get("latitude")), _blank_none(row.get("longitude")), problems
+        )
     tags = _set_literal(row.get("type"), "type", problems)
     organizations = _set_literal(row.get("organization"), "organization", problems)
     star = _whole_number(row.get("star"), "star", problems)
@@ -409,9 +410,7 @@ def convert(
     )
 
 
-def surrogate_ticket_id(
-    received_at: datetime, latitude: float | None, longitude: float | None, photo: Any
-) -> str:
+def surrogate_ticket_id(received_at: datetime, latitude: float | None, longitude: float | None, photo: Any) -> str:
     """The key of a ticket exported without ``ticket_id`` (the real export has anonymous ones):
     ``anon-`` and 16 hex digits of the sha256 of what a re-export repeats unchanged -- the
     received time to the microsecond (UTC), the coordinates and the photo URL -- and not of what
