@@ -2,7 +2,7 @@
 -- crosswalk line maps it yet, with how many complaints carry it now and their received dates, so
 -- whoever keeps include/config/pipeline.yaml knows which line to add (channels.<channel>.crosswalk.
 -- units / categories / statuses). A complaint re-loaded after the line was added no longer counts.
--- :channel NULL = every channel.
+-- The channel parameter NULL = every channel.
 SELECT channel, kind, raw_value, COUNT(*) AS complaints,
        MIN(received_date) AS first_received, MAX(received_date) AS last_received
   FROM (

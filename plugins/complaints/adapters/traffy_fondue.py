@@ -365,7 +365,7 @@ def convert(
         )
     tags = _set_literal(row.get("type"), "type", problems)
     organizations = _set_literal(row.get("organization"), "organization", problems)
-    star = _whole_number(row.get("star"), "star", problems)
+    star = _whole_number(row.get("star"), "star", problems) or None  # the Exchange API's 0: not rated
     reopen_count = _whole_number(row.get("count_reopen"), "count_reopen", problems)
     if problems:
         return _reject(request, source_id, problems, row, locator)
