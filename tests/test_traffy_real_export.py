@@ -94,3 +94,28 @@ def test_the_real_export_loads_without_being_held_and_lists_its_unmapped_values(
     assert [(u["kind"], u["raw_value"], u["rows"]) for u in summary.unmapped_values] == [
         (row["kind"], row["raw_value"], row["complaints"]) for row in listed
     ]
+
+
+def test_the_demo_generator_writes_the_real_export_format_and_one_reader_reads_both(tmp_path: Path) -> None:
+    import random
+
+    from complaints.demo import generate
+
+    real_bytes = REAL_EXPORT.read_bytes()
+    request = _request(tmp_path)
+    (tmp_path / "gen").mkdir()
+    generated = generate._generate_traffy(random.Random("2562:traffy_fondue"), generate._World(), tmp_path / "gen")
+    first_generated = generated.paths[0]
+    assert real_bytes.startswith(b"\xef\xbb\xbf") and first_generated.read_bytes().startswith(b"\xef\xbb\xbf")
+    real_header = real_bytes[3:].split(b"\n", 1)[0].decode("utf-8").split(",")
+    generated_header = first_generated.read_bytes()[3:].split(b"\n", 1)[0].decode("utf-8").split(",")
+    assert real_header == generated_header == list(generate.TRAFFY_HEADERS)  # same columns, same order
+    shutil.copyfile(first_generated, request.data_dir / "inbox" / "traffy_fondue" / first_generated.name)
+    batches = {b.file_name: b for b in (traffy.read(request, part) for part in traffy.plan(request))}
+    assert set(batches) == {first_generated.name, "traffy_fondue_20230512.csv"}
+    for name, batch in batches.items():
+        assert batch.records, name
+        assert all(r["responsible_unit"] is not None for r in batch.records), name
+        assert all(r["source_updated_at"] >= r["received_at"] for r in batch.records), name  # skew tolerated
+        assert any(r["clock_skew_ms"] for r in batch.records), name
+        assert all(reason.startswith("outside Bangkok") for reason in (r.reason for r in batch.rejects)), name
