@@ -175,6 +175,7 @@ def canonical_record(
     satisfaction_star: int | None = None,
     reopen_count: int | None = None,
     status_code: str | None = None,
+    unit_raw: str | None = None,
     source_id_is_surrogate: bool | None = None,
     clock_skew_ms: int | None = None,
 ) -> CanonicalComplaint:
@@ -190,10 +191,11 @@ def canonical_record(
     ``status_code``: the status when the adapter has already mapped it (Traffy's status_type),
     else ``status`` is normalised here. A channel with ``keep_unmapped_values: true`` stores a
     label that maps to no code as ``UNMAPPED`` with the raw label in ``unmapped_<kind>``
-    (validation counts them against their own threshold); a unit that cannot be told at all (no
-    unit label and a category without a default unit) is unmapped with the label that decided
-    it. Without the setting such a label leaves the code None (a missing category or status is
-    quarantined by validation).
+    (validation counts them against their own threshold). A unit that cannot be told at all (no
+    unit label and a category without a default unit) is unmapped too, with ``unit_raw`` (the
+    source's own value behind it: Traffy's district office, which means its section for the
+    category) or else the category label. Without the setting such a label leaves the code None
+    (a missing category or status is quarantined by validation).
     """
     channel = request.channel
     category_code = normalise_category(category, channel)
@@ -205,8 +207,8 @@ def canonical_record(
             category_code, unmapped["category"] = UNMAPPED, category
         if status and status_code is None:
             status_code, unmapped["status"] = UNMAPPED, status
-        if unit_code is None and (unit or category):
-            unit_code, unmapped["unit"] = UNMAPPED, unit or category
+        if unit_code is None and (unit or unit_raw or category):
+            unit_code, unmapped["unit"] = UNMAPPED, unit or unit_raw or category
     return CanonicalComplaint(
         channel=channel.code,
         source_id=source_id,

@@ -1,11 +1,18 @@
 """Traffy Fondue adapter: the platform's open-data CSV exports dropped into ``<data>/inbox/traffy_fondue/``.
 
-Files are ``traffy_fondue_YYYYMMDD*.csv`` (CE export date), UTF-8 with or without BOM, with the
-open-data columns ``ticket_id, type, organization, comment, photo, photo_after, coords,
-address, subdistrict, district, province, timestamp, state, star, count_reopen,
-last_activity`` (docs/architecture.md). An export can be hundreds of MB, so a file is read in
-**chunks** of at most ``chunk_rows`` rows (channel setting, default 50,000), each chunk one
-part and one batch, and memory holds one chunk at a time:
+Files are ``traffy_fondue_YYYYMMDD*.csv`` (CE export date), UTF-8 with or without BOM, in one of
+two layouts, told apart by the header and read by column name (never by position):
+
+* the **public open-data export** (``ticket_id, type, organization, comment, coords, photo,
+  photo_after, address, subdistrict, district, province, timestamp, state, star, count_reopen,
+  last_activity``; a real one is described in /work/shared/realdata/traffy/README.md);
+* the **agency export of the Exchange API** (``GET /download-issues/v2``, NECTEC's
+  traffy-nectec/exchange-api-doc: ``description`` for comment, ``latitude``/``longitude`` for
+  coords, ``status`` for state, plus ``timestamp_finished`` and others).
+
+An export can be hundreds of MB, so a file is read in **chunks** of at most ``chunk_rows`` rows
+(channel setting, default 50,000), each chunk one part and one batch, and memory holds one
+chunk at a time:
 
 * ``plan`` streams each due file once (the stdlib CSV parser over a byte-counting line
   reader, the same one ``read`` uses, so quoted multi-line comments never split a chunk),
@@ -21,15 +28,23 @@ part and one batch, and memory holds one chunk at a time:
   chunk of it has loaded in the run; a chunk held by the quarantine threshold or unreadable
   leaves the file in the inbox, and the next run reads all its chunks again (idempotently).
 
-Rows: ``type`` and ``organization`` are set literals (``{ถนน,ทางเท้า}``, ``{}``); ``coords`` is
-``"lon,lat"``; ``timestamp``/``last_activity`` are UTC with fractional seconds and a ``+00``
-offset; ``state`` is Thai. Tags, states, organizations and misspelled districts map through the
-channel's ``crosswalk:`` and the shared aliases (include/config/pipeline.yaml). A matter gets one
-primary category (the first of its tags' categories in ``category_priority``), the others go to
-``secondary_categories``. ``star`` and ``count_reopen`` are kept. A row whose province is not
-Bangkok is quarantined with that reason. The export has no reporter identity (nothing to
-pseudonymise) and no resolution text. The API adapter (``traffy_fondue_api``) reads the same
-records as JSON pages and converts them with :func:`convert`.
+Rows: ``type`` is a set literal (``{ถนน,ทางเท้า}``, ``{}``) or a plain list; ``organization`` a
+plain comma list in the real exports (``เขตพระโขนง,ฝ่ายเทศกิจ เขตพระโขนง``; ``", "`` in the
+Exchange API's) or a set literal; ``coords`` is ``"lon,lat"``; ``timestamp``/``last_activity``
+are UTC with fractional seconds and a ``+00`` offset (no offset: read as UTC too); ``state`` is
+Thai. Tags, organizations and misspelled districts map through the channel's ``crosswalk:`` and
+the shared aliases (include/config/pipeline.yaml); states by their Exchange API ``status_type``
+(:func:`traffy_status`), else the label crosswalk. A label that maps to nothing is kept as
+``unmapped`` with its raw value (``keep_unmapped_values``), never a silent NULL. A matter gets
+one primary category (the first of its tags' categories in ``category_priority``), the others go
+to ``secondary_categories``. ``star`` (0: not rated) and ``count_reopen`` are kept. A province
+is matched with or without ``จังหวัด``; a row outside Bangkok is quarantined with that reason.
+``last_activity`` up to ``clock_skew_tolerance_seconds`` before ``timestamp`` is the platform's
+clock skew: set to the received time, the skew kept in ``clock_skew_ms``. A ticket without
+``ticket_id`` (anonymous) gets a surrogate key (:func:`surrogate_ticket_id`, flagged in
+``source_id_is_surrogate``). The export has no reporter identity (nothing to pseudonymise) and
+no resolution text. The API adapter (``traffy_fondue_api``) reads the same records as JSON
+pages and converts them with :func:`convert`.
 """
 
 from __future__ import annotations
@@ -393,6 +408,7 @@ def convert(
         district=clean_text(row.get("district")),
         category=category,
         unit=responsible_unit(channel, organizations),
+        unit_raw=deciding_organization(channel, organizations),
         status=state,
         description=clean_text(description),
         latitude=latitude,
@@ -516,10 +532,16 @@ def responsible_unit(channel: Channel, organizations: list[str]) -> str | None:
     unit), any other a unit label. No organization: None as well. Only unknown ones: the first
     (whose unit stays empty).
     """
+    deciding = deciding_organization(channel, organizations)
+    return None if deciding is not None and _is_district_office(channel, deciding) else deciding
+
+
+def deciding_organization(channel: Channel, organizations: list[str]) -> str | None:
+    """The organization that decides the unit (see :func:`responsible_unit`): the first district
+    office or known unit, else the first one; None without any. It is the raw value kept when the
+    unit cannot be told (e.g. a district office and a category with no crosswalk line)."""
     for organization in organizations:
-        if _is_district_office(channel, organization):
-            return None
-        if normalise_unit(organization, channel):
+        if _is_district_office(channel, organization) or normalise_unit(organization, channel):
             return organization
     return organizations[0] if organizations else None
 
