@@ -739,3 +739,14 @@ def test_unmapped_values_load_are_summarised_and_hold_a_batch_only_over_their_ow
     assert "status 'ขั้นตอนทางกฎหมาย' (4)" in str(held.value) and "failed validation" not in str(held.value)
     reasons = rows_of(engine, "SELECT DISTINCT reasons FROM quarantine")
     assert reasons == [("held: batch over the unmapped-values threshold",)]
+
+
+def test_province_spellings_fold_to_one_name_with_or_without_the_province_word() -> None:
+    from complaints.config import province_key
+
+    bangkok = {"กรุงเทพมหานคร", "จังหวัดกรุงเทพมหานคร", " จังหวัด กรุงเทพมหานคร ", "จ.กรุงเทพมหานคร"}
+    assert {province_key(p) for p in bangkok} == {"กรุงเทพมหานคร"}
+    assert province_key("Bangkok Province") == province_key("bangkok") == "bangkok"
+    assert province_key("Changwat Yasothon") == province_key("Yasothon Province") == "yasothon"
+    assert province_key("จังหวัดยโสธร") == province_key("ยโสธร") == "ยโสธร"
+    assert province_key("จังหวัด") == "จังหวัด" and province_key("") is None  # the bare word is no province
