@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from complaints import warehouse
 from complaints.adapters import ExtractRequest, SourceError, load_adapter
 from complaints.adapters import traffy_fondue as traffy
 from complaints.canonical import CANONICAL_COLUMNS
@@ -195,7 +196,9 @@ def test_every_quirk_of_a_real_export_is_read(tmp_path: Path) -> None:
     assert forwarded["received_at"].microsecond == 7
 
     [unknown] = records["2022-EZZ9RT"]  # a misspelling nobody knows: quarantined by validation
-    assert (unknown["district_code"], unknown["responsible_unit"], unknown["latitude"]) == (None, None, None)
+    assert (unknown["district_code"], unknown["latitude"]) == (None, None)
+    # an organization no crosswalk line names: 'unmapped' beside its raw label, never a silent NULL
+    assert (unknown["responsible_unit"], unknown["unmapped_unit"]) == ("unmapped", "บริษัท ทรู คอร์ปอเรชั่น จำกัด (มหาชน)")
 
     [misspelled] = records["2022-GHJ2UV"]  # no province: the district decides; สำนักงานเขต... is the office
     assert (misspelled["district_code"], misspelled["responsible_unit"], misspelled["reopen_count"]) == (
@@ -226,7 +229,7 @@ def test_row_problems_become_rejects_with_reasons(tmp_path: Path) -> None:
     assert reasons["BAD-2"] == "coords '13.7,100.5,7' is not 'lon,lat'"
     assert reasons["BAD-3"] == "type '{ถนน,ทางเท้า' is not a set literal like {a,b}"
     assert reasons["BAD-4"] == "star 'ห้าดาว' is not a whole number"
-    assert reasons[None] == "missing ticket_id; missing last_activity"
+    assert reasons[None] == "missing last_activity"  # no ticket_id is no error (anonymous tickets)
     [ok] = batch.records
     assert (ok["satisfaction_star"], ok["reopen_count"]) == (5, None)
 
@@ -591,3 +594,159 @@ def test_the_api_path_loads_through_the_same_ingest(api_data, sqlite_url):
     assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (9, 8, 1)
     assert rows_of(engine, "SELECT COUNT(*) FROM complaint WHERE channel = 'traffy_fondue'") == [(8,)]
     engine.dispose()
+
+
+# -- the real export's format (synthetic rows in tests/fixtures/) -------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+OPEN_DATA_FIXTURE = FIXTURES / "traffy_open_data_real_format.csv"  # the teamchadchart export's format
+EXCHANGE_FIXTURE = FIXTURES / "traffy_download_issues_format.csv"  # the Exchange API's download-issues
+
+
+def _fixture_batch(tmp_path: Path, fixture: Path, **settings):
+    _drop(tmp_path, "traffy_fondue_20230512.csv", fixture.read_bytes())
+    request = _request(tmp_path, end=datetime(2026, 12, 1, tzinfo=BANGKOK), **settings)
+    [batch] = _read_all(request)
+    return batch
+
+
+def test_the_real_open_data_format_is_read_prefix_skew_anonymous_tickets_and_comma_lists(tmp_path: Path) -> None:
+    batch = _fixture_batch(tmp_path, OPEN_DATA_FIXTURE)
+    assert OPEN_DATA_FIXTURE.read_bytes().startswith(b"\xef\xbb\xbf")
+    records = {r["source_id"]: r for r in batch.records}
+    assert [(r.source_id, r.reason) for r in batch.rejects] == [("2023-SYNT05", "outside Bangkok: province 'ยโสธร'")]
+    prefixed = records["2023-SYNT01"]  # จังหวัดกรุงเทพมหานคร; last_activity 72.138 ms before timestamp
+    assert (prefixed["district_code"], prefixed["responsible_unit"], prefixed["category_code"]) == (
+        "1009",
+        "public_works",
+        "roads",
+    )
+    assert prefixed["clock_skew_ms"] == 72 and prefixed["source_updated_at"] == prefixed["received_at"]
+    [anonymous] = [r for r in batch.records if r["source_id_is_surrogate"]]
+    assert anonymous["source_id"].startswith(traffy.SURROGATE_PREFIX) and anonymous["clock_skew_ms"] == 8
+    assert (anonymous["category_code"], anonymous["secondary_categories"]) == ("footpath", "waste")
+    agency_first = records["2SYN03"]  # "สำนักการโยธา กทม.,เขตบึงกุ่ม": the crosswalk line names the department
+    assert (agency_first["responsible_unit"], agency_first["category_code"]) == ("bma_public_works", "other")
+    transparency = records["2023-SYNT04"]  # no crosswalk line for กรุงเทพโปร่งใส: unmapped with its label
+    assert (transparency["responsible_unit"], transparency["unmapped_unit"]) == ("unmapped", "กรุงเทพโปร่งใส")
+    assert (transparency["status"], transparency["satisfaction_star"]) == ("resolved", 5)
+    new_state = records["2023-SYNT06"]  # a state of the later exports the crosswalk lacks
+    assert (new_state["status"], new_state["unmapped_status"]) == ("unmapped", "ศึกษาปัญหา")
+    new_tag = records["2023-SYNT08"]  # an unknown tag: category unmapped, and so the unit the category decides
+    assert (new_tag["category_code"], new_tag["unmapped_category"]) == ("unmapped", "หมวดที่ไม่มีในระบบ")
+    assert (new_tag["responsible_unit"], new_tag["unmapped_unit"]) == ("unmapped", "เขตสาทร")  # the office deciding
+    assert new_tag["district_code"] == "1028"  # province "Bangkok" in English
+    skewed = records["2023-SYNT07"]  # 5 s before: beyond the 1 s tolerance, left for validation to refuse
+    assert skewed["clock_skew_ms"] is None and skewed["source_updated_at"] < skewed["received_at"]
+    for record in batch.records:
+        assert record["responsible_unit"] is not None
+        for kind in ("unit", "category", "status"):
+            code = record["responsible_unit" if kind == "unit" else f"{kind}_code" if kind == "category" else kind]
+            assert (code == "unmapped") == (record[f"unmapped_{kind}"] is not None), (record["source_id"], kind)
+
+
+def test_an_anonymous_ticket_keeps_its_surrogate_key_when_re_exported_with_a_newer_state(tmp_path: Path) -> None:
+    first = traffy_row("", organization="เขตคลองเตย", state="รอรับเรื่อง", last_activity="2022-06-01 09:00:00+00")
+    later = traffy_row("", organization="เขตคลองเตย,ฝ่ายเทศกิจ เขตคลองเตย", state="เสร็จสิ้น")
+    later["last_activity"] = "2022-06-05 10:00:00+00"
+    other = traffy_row("", timestamp="2022-06-01 08:15:31.123457+00")  # one microsecond later: another matter
+    _drop(tmp_path, "traffy_fondue_20220601.csv", traffy_csv([first, other]))
+    _drop(tmp_path, "traffy_fondue_20220605.csv", traffy_csv([later]))
+    batches = _read_all(_request(tmp_path))
+    (a, b), (c,) = (batch.records for batch in batches)
+    assert a["source_id"] == c["source_id"] != b["source_id"]
+    assert a["source_id_is_surrogate"] is True and (a["status"], c["status"]) == ("received", "resolved")
+
+
+def test_clock_skew_follows_the_configured_tolerance(tmp_path: Path) -> None:
+    row = traffy_row("T-SKEW", timestamp="2022-06-01 08:15:31.5+00", last_activity="2022-06-01 08:15:31+00")
+    _drop(tmp_path, "traffy_fondue_20220601.csv", traffy_csv([row]))
+    [[tolerated]] = [b.records for b in _read_all(_request(tmp_path))]
+    assert tolerated["clock_skew_ms"] == 500
+    [[strict]] = [b.records for b in _read_all(_request(tmp_path, clock_skew_tolerance_seconds=0.1))]
+    assert strict["clock_skew_ms"] is None and strict["source_updated_at"] < strict["received_at"]
+
+
+def test_the_exchange_api_download_issues_csv_is_read_by_its_own_column_names(tmp_path: Path) -> None:
+    batch = _fixture_batch(tmp_path, EXCHANGE_FIXTURE)
+    records = {r["source_id"]: r for r in batch.records}
+    assert [(r.source_id, r.reason) for r in batch.rejects] == [("2026-SYNE04", "outside Bangkok: province 'ปทุมธานี'")]
+    first = records["2026-SYNE01"]  # "เขตบางรัก, ฝ่ายโยธา เขตบางรัก": ", " separated, district with เขต
+    assert (first["latitude"], first["longitude"]) == (13.72461, 100.52931)
+    assert (first["district_code"], first["category_code"], first["responsible_unit"], first["status"]) == (
+        "1004",
+        "footpath",
+        "public_works",
+        "received",
+    )
+    assert first["description"] == "ทางเท้าแตก (ข้อความสังเคราะห์)"
+    forwarded = records["2026-SYNE02"]
+    assert (forwarded["status"], forwarded["unmapped_status"], forwarded["responsible_unit"]) == (
+        "unmapped",
+        "ส่งต่อ(ใหม่)",
+        "bma_public_works",
+    )
+    finished = records["2026-SYNE03"]  # English district and province; timestamp_finished is the resolution
+    assert (finished["district_code"], finished["status"], finished["satisfaction_star"]) == ("1026", "resolved", 4)
+    assert finished["resolved_at"] == datetime(2026, 8, 22, 18, 0, 0, 250000, tzinfo=BANGKOK)
+
+
+def test_states_map_by_their_status_type_from_the_exchange_api_status_list(tmp_path: Path) -> None:
+    answer = {
+        "status": "success",
+        "results": [
+            {"status": "ศึกษาปัญหา", "status_en": "Studying", "status_type": "inprogress"},
+            {"status": "ส่งต่อ(ใหม่)", "status_en": None, "status_type": "waiting"},
+            {"...": "ตัดรายการ"},  # the docs' elision marker
+        ],
+    }
+    (tmp_path / "status_list.json").write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+    assert traffy.status_types_from_status_list(answer) == {
+        "ศึกษาปัญหา": "inprogress",
+        "studying": "inprogress",
+        "ส่งต่อ(ใหม่)": "waiting",
+    }
+    channel = _channel(status_list_file=str(tmp_path / "status_list.json"))  # an absolute path wins
+    assert traffy.traffy_status(channel, "ศึกษาปัญหา") == "in_progress"
+    assert traffy.traffy_status(channel, "ส่งต่อ(ใหม่)") == "received"
+    assert traffy.traffy_status(channel, "อะไรก็ไม่รู้", "inprogress") == "in_progress"  # the item's own type
+    assert traffy.traffy_status(channel, "เสร็จสิ้น") == "resolved"  # no type known: the label crosswalk
+    assert traffy.traffy_status(_channel(), "ศึกษาปัญหา") is None  # without the list: unmapped downstream
+    real = Path("/work/shared/realdata/apis/traffy/get-status-list-v2.response.json")
+    if real.is_file():  # the documented example answer
+        types = traffy.status_types_from_status_list(json.loads(real.read_text(encoding="utf-8")))
+        assert types["รอรับเรื่อง"] == "waiting" and types["in progress"] == "inprogress"
+
+
+def test_unmapped_values_load_are_summarised_and_hold_a_batch_only_over_their_own_threshold(engine, tmp_path):
+    unknown_org = [traffy_row(f"U-{i}", organization="หน่วยงานใหม่") for i in range(3)]
+    fine = [traffy_row(f"F-{i:02d}") for i in range(57)]
+    _drop(tmp_path, "traffy_fondue_20220601.csv", traffy_csv(fine + unknown_org))  # 3 of 60: 5 %, not over
+    summary = ingest_channel(_request(tmp_path), engine)
+    assert [b.outcome for b in summary.batches] == ["loaded"]
+    assert summary.unmapped_values == [{"kind": "unit", "raw_value": "หน่วยงานใหม่", "rows": 3}]
+    assert rows_of(engine, "SELECT COUNT(*) FROM complaint WHERE responsible_unit IS NULL") == [(0,)]
+    [summary_row] = warehouse.unmapped_values_summary(engine, "traffy_fondue")
+    assert (summary_row["kind"], summary_row["raw_value"], summary_row["complaints"]) == ("unit", "หน่วยงานใหม่", 3)
+    assert warehouse.unmapped_values_summary(engine, "mis") == []
+
+    new_states = [traffy_row(f"S-{i}", state="ขั้นตอนทางกฎหมาย") for i in range(4)]  # 4 of 24: over 5 %
+    _drop(
+        tmp_path, "traffy_fondue_20220602.csv", traffy_csv([traffy_row(f"G-{i:02d}") for i in range(20)] + new_states)
+    )
+    with pytest.raises(QualityGateError, match="values the pipeline cannot read yet") as held:
+        ingest_channel(_request(tmp_path), engine)
+    assert "status 'ขั้นตอนทางกฎหมาย' (4)" in str(held.value) and "failed validation" not in str(held.value)
+    reasons = rows_of(engine, "SELECT DISTINCT reasons FROM quarantine")
+    assert reasons == [("held: batch over the unmapped-values threshold",)]
+
+
+def test_province_spellings_fold_to_one_name_with_or_without_the_province_word() -> None:
+    from complaints.config import province_key
+
+    bangkok = {"กรุงเทพมหานคร", "จังหวัดกรุงเทพมหานคร", " จังหวัด กรุงเทพมหานคร ", "จ.กรุงเทพมหานคร"}
+    assert {province_key(p) for p in bangkok} == {"กรุงเทพมหานคร"}
+    assert province_key("Bangkok Province") == province_key("bangkok") == "bangkok"
+    assert province_key("Changwat Yasothon") == province_key("Yasothon Province") == "yasothon"
+    assert province_key("จังหวัดยโสธร") == province_key("ยโสธร") == "ยโสธร"
+    assert province_key("จังหวัด") == "จังหวัด" and province_key("") is None  # the bare word is no province

@@ -136,3 +136,14 @@ def test_no_personal_data_reaches_the_data_docs_or_the_gx_stores(tmp_path):
         content = path.read_bytes().decode("utf-8", errors="replace")
         for needle in forbidden:
             assert needle not in content, f"{needle!r} in {path}"
+
+
+def test_unmapped_labels_are_listed_with_their_counts_even_within_their_threshold(tmp_path):
+    rows = [record(f"U-{i:04d}") for i in range(40)]
+    rows[3] = record("U-0003", responsible_unit="unmapped", unmapped_unit="กรุงเทพโปร่งใส")
+    outcome = validate(rows, BATCH_1, "traffy_fondue_20230512.csv", tmp_path)
+    assert len(outcome.valid) == 40 and outcome.unmapped_over_threshold == []  # 1 of 40: within 5 %
+    listed = text_of(build_data_docs(["mis"], tmp_path))
+    assert "unit label with no crosswalk line" in listed and "(within its threshold)" in listed
+    assert "กรุงเทพโปร่งใส" in listed
+    assert "กรุงเทพโปร่งใส" in text_of(outcome.data_docs_path)

@@ -486,9 +486,9 @@ TRAFFY_HEADERS = [
     "type",
     "organization",
     "comment",
+    "coords",
     "photo",
     "photo_after",
-    "coords",
     "address",
     "subdistrict",
     "district",
@@ -503,10 +503,12 @@ TRAFFY_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00
 
 
 def _traffy(summary: DemoSummary) -> dict[str, list[dict[str, str]]]:
-    """Rows of every Traffy export by file name, read with the csv module."""
+    """Rows of every Traffy export by file name, read with the csv module (UTF-8 with a BOM, as the real one)."""
     out = {}
     for path in sorted((summary.out_dir / "inbox" / "traffy_fondue").iterdir()):
-        reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+        content = path.read_bytes()
+        assert content.startswith(BOM), path.name
+        reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
         assert next(reader) == TRAFFY_HEADERS, path.name
         out[path.name] = [dict(zip(TRAFFY_HEADERS, row, strict=True)) for row in reader]
     return out
@@ -530,12 +532,18 @@ def test_traffy_exports_are_monthly_with_every_quirk_of_the_real_files(summary: 
     assert len(rows) == summary.channels["traffy_fondue"].rows
     channel = config.load_config().channels["traffy_fondue"]
     assert any(r["type"] == "{}" for r in rows) and any("," in r["type"] for r in rows)
-    assert any(r["organization"] == "{}" for r in rows) and any("," in r["organization"] for r in rows)
+    # the real export's organization: a plain comma list, empty while nobody is assigned
+    assert any(r["organization"] == "" for r in rows) and any("," in r["organization"] for r in rows)
+    assert not any("{" in r["organization"] for r in rows)
+    provinces = {r["province"] for r in rows}
+    assert {"กรุงเทพมหานคร", "จังหวัดกรุงเทพมหานคร"} <= provinces  # spelled both ways, as in the real export
+    skewed = [r for r in rows if _traffy_time(r["last_activity"]) < _traffy_time(r["timestamp"])]
+    assert skewed and {r["state"] for r in skewed} == {"รอรับเรื่อง"}  # the real export's clock skew
     for r in rows:
         for tag in r["type"].strip("{}").split(","):
             assert not tag or config.normalise_category(tag, channel), tag
         assert TRAFFY_STAMP.match(r["timestamp"]) and TRAFFY_STAMP.match(r["last_activity"]), r
-        assert _traffy_time(r["timestamp"]) <= _traffy_time(r["last_activity"])
+        assert _traffy_time(r["timestamp"]) - timedelta(milliseconds=72) <= _traffy_time(r["last_activity"])
         if r["coords"]:
             lon, lat = (float(x) for x in r["coords"].split(","))
             assert 100 < lon < 101 and 13 < lat < 15  # "lon,lat"
@@ -561,7 +569,8 @@ def test_traffy_bad_rows_are_exactly_those_outside_bangkok_or_with_an_unreadable
     flagged = set()
     for name, rows in _traffy(summary).items():
         for number, r in enumerate(rows, start=1):
-            if r["province"] not in ("", "กรุงเทพมหานคร") or config.normalise_district(r["district"], channel) is None:
+            bangkok = ("", "กรุงเทพมหานคร", "จังหวัดกรุงเทพมหานคร")
+            if r["province"] not in bangkok or config.normalise_district(r["district"], channel) is None:
                 flagged.add(f"{name}:{number}")
     traffy = summary.channels["traffy_fondue"]
     assert flagged == {b.locator for b in traffy.bad}

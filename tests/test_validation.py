@@ -106,3 +106,25 @@ def test_great_expectations_never_sees_free_text_or_the_pseudonym():
     assert frame["resolution_report_is_mojibake"].tolist() == [False, False, False]
     assert frame["row"].tolist() == [0, 1, 2]
     assert "081-234-5678" not in frame.to_csv()
+
+
+def test_unmapped_values_are_counted_not_quarantined_and_fail_only_over_their_own_threshold():
+    clean = [record(f"ok-{i}") for i in range(18)]
+    unmapped = [
+        record("unit", responsible_unit="unmapped", unmapped_unit="กรุงเทพโปร่งใส"),
+        record("state", status="unmapped", unmapped_status="ศึกษาปัญหา", resolved_at=None),
+    ]
+    outcome = validate_records("mis", clean + unmapped)
+    assert outcome.failed == [] and len(outcome.valid) == 20  # source errors: none
+    assert outcome.unmapped == {("unit", "กรุงเทพโปร่งใส"): 1, ("status", "ศึกษาปัญหา"): 1}
+    assert outcome.unmapped_over_threshold == []  # 1 of 20 each: 5 %, not over
+    more = [record(f"u-{i}", responsible_unit="unmapped", unmapped_unit="หน่วยใหม่") for i in range(2)]
+    over = validate_records("mis", clean + unmapped + more)
+    assert over.failed == []
+    assert [m for m in over.unmapped_over_threshold if m.startswith("13.6% of rows: unit label")], over
+    assert not [m for m in over.unmapped_over_threshold if "status label" in m]
+
+
+def test_a_unit_code_outside_the_config_is_still_quarantined_beside_the_unmapped_code():
+    outcome = validate_records("mis", [record("bad", responsible_unit="unknown-unit")])
+    assert reasons_of(outcome, "bad") == ["responsible unit not in the configured list"]

@@ -37,6 +37,17 @@ class CanonicalComplaint(TypedDict):
     secondary_categories: str | None
     satisfaction_star: int | None  # the reporter's rating of the fix, 1-5 (Traffy Fondue)
     reopen_count: int | None  # times the source reopened the matter (Traffy Fondue's count_reopen)
+    # The source's raw label where responsible_unit / category_code / status is "unmapped"
+    # (complaints.config.UNMAPPED: no crosswalk line for it yet), else None: never a silent NULL.
+    unmapped_unit: str | None
+    unmapped_category: str | None
+    unmapped_status: str | None
+    # True when source_id is not the source's own id but a key derived from the row's stable
+    # fields (an anonymous Traffy ticket without ticket_id); None/False: the source's id.
+    source_id_is_surrogate: bool | None
+    # How far the source's update time lay before its received time (its clocks disagree), in
+    # milliseconds, when within the channel's tolerance and corrected to the received time.
+    clock_skew_ms: int | None
 
 
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CanonicalComplaint.__annotations__)

@@ -26,6 +26,15 @@ WAREHOUSE_ASSET_URI = "warehouse://complaints/complaint"
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _DISTRICT_PREFIXES = ("เขต", "khet ", "district ")
+# How sources write a province: "จังหวัดกรุงเทพมหานคร", "จ.ยโสธร", "Changwat Yasothon", "Yasothon Province".
+_PROVINCE_PREFIXES = ("จังหวัด", "จ.", "changwat ", "province ")
+_PROVINCE_SUFFIXES = (" province",)
+
+# The code a unit, category or status takes when the source's label maps to none of the
+# configured ones (a crosswalk line is missing): stored with the raw label beside it, never
+# as a silent NULL. It is seeded into every dimension table (complaints.warehouse).
+UNMAPPED = "unmapped"
+UNMAPPED_NAMES = ("ยังจับคู่รหัสไม่ได้", "unmapped (crosswalk line missing)")
 
 
 # The code lists a channel's ``crosswalk:`` block may map source labels onto.
@@ -84,6 +93,12 @@ class PipelineConfig:
     @property
     def min_rows_for_share_rule(self) -> int:
         return int(self.raw["quarantine"]["min_rows_for_share_rule"])
+
+    @property
+    def max_unmapped_share(self) -> float:
+        """The share of a batch's rows with an unmapped unit, category or status (each counted on its
+        own) above which the batch is held: values the pipeline cannot read yet, not source errors."""
+        return float(self.raw["quarantine"].get("max_unmapped_share", 0.05))
 
     @property
     def report_open_matters_limit(self) -> int:
@@ -222,6 +237,23 @@ def normalise_district(label: object, channel: Channel | None = None) -> str | N
         return found
     table = _lookups()["districts"]
     return table.get(key) or table.get(stripped) or table.get(stripped.replace(" ", ""))
+
+
+def province_key(label: object) -> str | None:
+    """A province name folded for matching, without ``จังหวัด``/``จ.``/``Changwat``/``... Province``:
+    ``"จังหวัดกรุงเทพมหานคร"`` and ``"กรุงเทพมหานคร"`` are one province. None when empty."""
+    if _missing(label):
+        return None
+    key = match_key(str(label))
+    for prefix in _PROVINCE_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            key = key[len(prefix) :].strip()
+            break
+    for suffix in _PROVINCE_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)].strip()
+            break
+    return key or None
 
 
 def _normalise(kind: str, label: object, channel: Channel | None = None) -> str | None:

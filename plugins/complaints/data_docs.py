@@ -178,12 +178,15 @@ def _short(value: Any) -> str:
 
 def failed_expectations(result: ExpectationSuiteValidationResult) -> dict[str, dict[str, Any]]:
     """What failed, for the index and the page's batch spec: by reason, the column(s), the
-    number of rows and a few distinct offending values (the page lists them all)."""
+    number of rows and a few distinct offending values (the page lists them all). The counts of
+    unmapped values (meta kind "unmapped", see complaints.validation) are listed whenever a row
+    has one, also within their threshold: the raw labels are the crosswalk lines to add."""
     failed: dict[str, dict[str, Any]] = {}
     for item in result.results:
-        if item.success:
-            continue
         config = item.expectation_config
+        counted = (config.meta or {}).get("kind") == "unmapped" and (item.result or {}).get("unexpected_count")
+        if item.success and not counted:
+            continue
         kwargs = config.kwargs
         details = item.result or {}
         values: list[str] = []  # distinct, in order of appearance
@@ -191,6 +194,8 @@ def failed_expectations(result: ExpectationSuiteValidationResult) -> dict[str, d
             if _short(value) not in values:
                 values.append(_short(value))
         reason = (config.meta or {}).get("reason") or config.type
+        if item.success:
+            reason += " (within its threshold)"
         while reason in failed:
             reason += " (again)"
         failed[reason] = {

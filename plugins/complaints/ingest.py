@@ -54,6 +54,8 @@ class BatchReport:
     message: str | None = None
     # The batch's validation page in the Data Docs site (None when nothing was validated)
     data_docs_path: str | None = None
+    # Labels the batch stored as 'unmapped' (no crosswalk line yet): {"kind", "raw_value", "rows"}
+    unmapped: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -76,9 +78,22 @@ class IngestSummary:
     def rows_quarantined(self) -> int:
         return sum(b.rows_quarantined for b in self.batches)
 
+    @property
+    def unmapped_values(self) -> list[dict[str, Any]]:
+        """The run's 'unmapped values' summary: each (kind, raw label) with its rows over all batches,
+        most frequent first: the crosswalk lines the config still lacks."""
+        counts: dict[tuple[str, str], int] = {}
+        for b in self.batches:
+            for item in b.unmapped:
+                key = (item["kind"], item["raw_value"])
+                counts[key] = counts.get(key, 0) + item["rows"]
+        ordered = sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+        return [{"kind": kind, "raw_value": raw, "rows": n} for (kind, raw), n in ordered]
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.update(rows_read=self.rows_read, rows_loaded=self.rows_loaded, rows_quarantined=self.rows_quarantined)
+        out["unmapped_values"] = self.unmapped_values
         return out
 
 
@@ -193,16 +208,31 @@ def process_batch(
     quarantined += [(rec.get("source_id"), reasons, _record_raw(rec)) for rec, reasons in validation.failed]
     rows_read = batch.rows_read
     share = len(quarantined) / rows_read if rows_read else 0.0
-
-    if rows_read >= cfg.min_rows_for_share_rule and share > cfg.max_failed_share:
+    unmapped = [
+        {"kind": kind, "raw_value": raw, "rows": n}
+        for (kind, raw), n in sorted(validation.unmapped.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+    ]
+    big_enough = rows_read >= cfg.min_rows_for_share_rule
+    # Two gates: source errors (quarantined rows) and values the pipeline cannot read yet
+    # (labels with no crosswalk line, loaded as 'unmapped'); each holds the batch on its own threshold.
+    hold_reason = None
+    if big_enough and share > cfg.max_failed_share:
         message = (
             f"{len(quarantined)} of {rows_read} rows ({share:.1%}) failed validation, over the "
             f"{cfg.max_failed_share:.0%} threshold: the whole batch is held in quarantine and nothing was loaded"
         )
-        held = [
-            (rec["source_id"], ["held: batch over the quarantine threshold"], _record_raw(rec))
-            for rec in validation.valid
-        ]
+        hold_reason = "held: batch over the quarantine threshold"
+    elif big_enough and validation.unmapped_over_threshold:
+        top = ", ".join(f"{u['kind']} {u['raw_value']!r} ({u['rows']})" for u in unmapped[:5])
+        message = (
+            "values the pipeline cannot read yet (not source errors): "
+            + "; ".join(validation.unmapped_over_threshold)
+            + f". Add crosswalk lines to channels.{channel}.crosswalk in include/config/pipeline.yaml for: {top}."
+            " The whole batch is held in quarantine and nothing was loaded"
+        )
+        hold_reason = "held: batch over the unmapped-values threshold"
+    if hold_reason is not None:
+        held = [(rec["source_id"], [hold_reason], _record_raw(rec)) for rec in validation.valid]
         held_events = held_status_events(batch.status_events, set())
         ledger = BatchLedger(
             **ledger_base,
@@ -215,7 +245,7 @@ def process_batch(
         )
         write(engine, ledger, [], [], quarantined + held, held_events=held_events)
         return BatchReport(
-            batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message, docs_page
+            batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message, docs_page, unmapped
         )
 
     loaded_ids = {rec["source_id"] for rec in validation.valid}
@@ -231,6 +261,13 @@ def process_batch(
     if quarantined:
         message = f"{len(quarantined)} of {rows_read} rows quarantined ({share:.1%})"
         log.warning("%s %s: %s", channel, batch.source_part, message)
+    if unmapped:
+        log.warning(
+            "%s %s: labels with no crosswalk line, loaded as 'unmapped': %s",
+            channel,
+            batch.source_part,
+            ", ".join(f"{u['kind']} {u['raw_value']!r} ×{u['rows']}" for u in unmapped),
+        )
     ledger = BatchLedger(
         **ledger_base,
         rows_read=rows_read,
@@ -250,7 +287,15 @@ def process_batch(
         held_events=held_events,
     )
     return BatchReport(
-        batch_id, batch.source_part, rows_read, ledger.rows_loaded, ledger.rows_quarantined, outcome, message, docs_page
+        batch_id,
+        batch.source_part,
+        rows_read,
+        ledger.rows_loaded,
+        ledger.rows_quarantined,
+        outcome,
+        message,
+        docs_page,
+        unmapped,
     )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from complaints.canonical import CANONICAL_COLUMNS, TIMESTAMP_COLUMNS, CanonicalComplaint
-from complaints.config import load_config
+from complaints.config import UNMAPPED, load_config
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -56,6 +56,11 @@ MOJIBAKE_FLAG = "{}_is_mojibake"
 TEXT_LENGTH = "{}_chars"
 # Columns that identify a failing row in a validation result (neither is personal data).
 ROW_ID_COLUMNS = ("source_id", "row")
+# The raw labels of values stored as UNMAPPED, by kind (canonical columns): not source errors but
+# labels the pipeline cannot read yet. Their expectations (meta kind "unmapped") quarantine no
+# row; each fails when its column's share of rows exceeds quarantine.max_unmapped_share.
+UNMAPPED_COLUMNS = {"unit": "unmapped_unit", "category": "unmapped_category", "status": "unmapped_status"}
+UNMAPPED_KIND = "unmapped"
 
 
 @dataclass
@@ -67,6 +72,10 @@ class ValidationOutcome:
     # The Data Docs page of this validation (a file under <data dir>/data-docs/), when recorded
     data_docs_path: Path | None = None
     data_docs_url: str | None = None
+    # (kind, raw label) -> rows of the valid records stored with that label as UNMAPPED
+    unmapped: dict[tuple[str, str], int] = field(default_factory=dict)
+    # One message per unmapped expectation over its threshold (the batch is then held, see ingest)
+    unmapped_over_threshold: list[str] = field(default_factory=list)
 
 
 def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
@@ -90,17 +99,17 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
         ),
         (
             "ExpectColumnValuesToBeInSet",
-            {"column": "category_code", "value_set": cfg.codes("categories")},
+            {"column": "category_code", "value_set": [*cfg.codes("categories"), UNMAPPED]},
             "category not in the configured list",
         ),
         (
             "ExpectColumnValuesToBeInSet",
-            {"column": "status", "value_set": cfg.codes("statuses")},
+            {"column": "status", "value_set": [*cfg.codes("statuses"), UNMAPPED]},
             "status not in the configured list",
         ),
         (
             "ExpectColumnValuesToBeInSet",
-            {"column": "responsible_unit", "value_set": cfg.codes("units")},
+            {"column": "responsible_unit", "value_set": [*cfg.codes("units"), UNMAPPED]},
             "responsible unit not in the configured list",
         ),
         (
@@ -195,6 +204,21 @@ def _expectations(now: datetime) -> list[tuple[str, dict[str, Any], str]]:
     return rules
 
 
+def _unmapped_expectations() -> list[tuple[str, dict[str, Any], str]]:
+    """(class, kwargs, reason) of the unmapped-value counts: ``mostly`` is 1 - max_unmapped_share,
+    so each fails only when too many rows carry a label with no crosswalk line; the result (and
+    Data Docs) lists the raw labels with their counts."""
+    share = load_config().max_unmapped_share
+    return [
+        (
+            "ExpectColumnValuesToBeNull",
+            {"column": column, "mostly": 1.0 - share},
+            f"{kind} label with no crosswalk line (stored as '{UNMAPPED}' with its raw value)",
+        )
+        for kind, column in UNMAPPED_COLUMNS.items()
+    ]
+
+
 def build_suite(channel: str, now: datetime | None = None) -> gx.ExpectationSuite:
     """The expectation suite for one channel's batches."""
     import great_expectations as gx
@@ -203,6 +227,10 @@ def build_suite(channel: str, now: datetime | None = None) -> gx.ExpectationSuit
     for class_name, kwargs, reason in _expectations(now or datetime.now(UTC)):
         expectation_class = getattr(gx.expectations, class_name)
         suite.add_expectation(expectation_class(**kwargs, meta={"reason": reason}, notes=reason))
+    for class_name, kwargs, reason in _unmapped_expectations():
+        expectation_class = getattr(gx.expectations, class_name)
+        meta = {"reason": reason, "kind": UNMAPPED_KIND}
+        suite.add_expectation(expectation_class(**kwargs, meta=meta, notes=reason))
     return suite
 
 
@@ -339,6 +367,7 @@ def validate_records(
     suite = _suite_of_the_hour(channel, (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0))
     result = _validate_two_pass(batch, suite)
     reasons: dict[int, list[str]] = {}
+    over_threshold: list[str] = []
     for item in result.results:
         if item.exception_info.get("raised_exception"):
             raise RuntimeError(
@@ -348,9 +377,14 @@ def validate_records(
         if item.success:
             continue
         reason = item.expectation_config.meta["reason"]
+        if item.expectation_config.meta.get("kind") == UNMAPPED_KIND:  # counted, never quarantined
+            share = float(item.result.get("unexpected_percent") or 0.0) / 100
+            limit = load_config().max_unmapped_share
+            over_threshold.append(f"{share:.1%} of rows: {reason}, over the {limit:.0%} threshold")
+            continue
         for index in item.result.get("unexpected_index_list") or []:
             reasons.setdefault(int(index["row"]), []).append(reason)
-    outcome = ValidationOutcome(statistics=dict(result.statistics))
+    outcome = ValidationOutcome(statistics=dict(result.statistics), unmapped_over_threshold=over_threshold)
     if batch_id is not None:
         from complaints import data_docs
 
@@ -372,6 +406,10 @@ def validate_records(
             outcome.failed.append((record, reasons[position]))
         else:
             outcome.valid.append(record)
+            for kind, column in UNMAPPED_COLUMNS.items():
+                raw = record.get(column)
+                if raw is not None:
+                    outcome.unmapped[(kind, str(raw))] = outcome.unmapped.get((kind, str(raw)), 0) + 1
     return outcome
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from complaints.canonical import CANONICAL_COLUMNS, CanonicalComplaint, StatusEvent, raw_json
-from complaints.config import load_config
+from complaints.config import UNMAPPED, UNMAPPED_NAMES, load_config
 from complaints.paths import read_sql
 from complaints.thai_time import BANGKOK
 
@@ -82,6 +82,11 @@ def ensure_schema(engine: Engine) -> None:
             for s in cfg.statuses
         ],
     ]
+    # UNMAPPED: the code a label with no crosswalk line yet is stored under (beside the raw label)
+    unmapped = {"code": UNMAPPED, "name_th": UNMAPPED_NAMES[0], "name_en": UNMAPPED_NAMES[1]}
+    dimension_rows[2].append({**unmapped, "default_unit": None})
+    dimension_rows[3].append(unmapped)
+    dimension_rows[4].append({**unmapped, "is_resolved": False})
     with engine.begin() as conn:
         serialise_schema_changes(conn)
         for statement in statements(sql("schema")):
@@ -334,6 +339,15 @@ def find_newer_delivery(engine: Engine, channel: str, file_name: str, file_sha25
     with engine.connect() as conn:
         found = conn.execute(text(sql("find_newer_delivery")), params).mappings().first()
         return dict(found) if found else None
+
+
+def unmapped_values_summary(engine: Engine, channel: str | None = None) -> list[dict[str, Any]]:
+    """The daily 'unmapped values' summary (unmapped_values.sql): each raw unit, category or status
+    label stored as ``unmapped`` with its count of complaints, most frequent first per kind: the
+    crosswalk lines the config still lacks."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql("unmapped_values")), {"channel": channel}).mappings().all()
+    return [dict(row) for row in rows]
 
 
 def load_summary(engine: Engine) -> list[dict[str, Any]]:

@@ -445,13 +445,16 @@ def traffy_cases() -> list[Case]:
                     traffy_row("2022-INJ002", comment=INJECTIONS[1] + SCRIPT),
                 ],
             ),
-            loaded=81,
+            loaded=82,
             quarantined={
                 "2022-SET001": r"type '\{ถนน,ทางเท้า' is not a set literal",
                 "2022-BE0001": r"timestamp '2565-06-01 08:15:31\+00' is not a plausible date",
-                "2022-INJ001": "unknown or missing category",
             },
-            stored={"2022-INJ002": {"description": INJECTIONS[1] + SCRIPT}},
+            stored={
+                "2022-INJ002": {"description": INJECTIONS[1] + SCRIPT},
+                # a tag no crosswalk line names: loaded as 'unmapped', the raw label stored verbatim as data
+                "2022-INJ001": {"category_code": "unmapped", "unmapped_category": "'; DROP TABLE complaint; --"},
+            },
             stores_hostile_values=True,
         ),
         Case(

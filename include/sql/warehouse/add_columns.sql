@@ -13,3 +13,13 @@ ALTER TABLE complaint ADD COLUMN reopen_count INTEGER
 ALTER TABLE ingest_batch ADD COLUMN status_events_held INTEGER
 ;
 ALTER TABLE ingest_batch ADD COLUMN content_sha256 TEXT
+;
+ALTER TABLE complaint ADD COLUMN unmapped_unit TEXT
+;
+ALTER TABLE complaint ADD COLUMN unmapped_category TEXT
+;
+ALTER TABLE complaint ADD COLUMN unmapped_status TEXT
+;
+ALTER TABLE complaint ADD COLUMN source_id_is_surrogate BOOLEAN
+;
+ALTER TABLE complaint ADD COLUMN clock_skew_ms INTEGER

@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS complaint (
     secondary_categories TEXT,
     satisfaction_star    INTEGER,
     reopen_count         INTEGER,
+    -- The source's raw label where responsible_unit / category_code / status is 'unmapped'
+    -- (no crosswalk line for it yet; see include/sql/warehouse/unmapped_values.sql), whether
+    -- source_id is a surrogate key (an anonymous ticket without its own id) and the source's
+    -- clock skew that was tolerated (update time before received time), in milliseconds.
+    unmapped_unit          TEXT,
+    unmapped_category      TEXT,
+    unmapped_status        TEXT,
+    source_id_is_surrogate BOOLEAN,
+    clock_skew_ms          INTEGER,
     PRIMARY KEY (channel, source_id)
 )
 ;

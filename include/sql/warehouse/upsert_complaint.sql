@@ -7,12 +7,12 @@ INSERT INTO complaint (
     channel, source_id, received_at, received_date, district_code, category_code, description,
     latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
     resolved_at, resolution_report, source_updated_at, batch_id, secondary_categories, satisfaction_star,
-    reopen_count
+    reopen_count, unmapped_unit, unmapped_category, unmapped_status, source_id_is_surrogate, clock_skew_ms
 )
 SELECT channel, source_id, received_at, received_date, district_code, category_code, description,
        latitude, longitude, reporter_pseudonym, responsible_unit, status, acknowledged_at,
        resolved_at, resolution_report, source_updated_at, batch_id, secondary_categories, satisfaction_star,
-       reopen_count
+       reopen_count, unmapped_unit, unmapped_category, unmapped_status, source_id_is_surrogate, clock_skew_ms
   FROM (
         SELECT s.*, ROW_NUMBER() OVER (
                    PARTITION BY channel, source_id ORDER BY source_updated_at DESC, ord DESC
@@ -38,5 +38,10 @@ ON CONFLICT (channel, source_id) DO UPDATE SET
     batch_id = excluded.batch_id,
     secondary_categories = excluded.secondary_categories,
     satisfaction_star = excluded.satisfaction_star,
-    reopen_count = excluded.reopen_count
+    reopen_count = excluded.reopen_count,
+    unmapped_unit = excluded.unmapped_unit,
+    unmapped_category = excluded.unmapped_category,
+    unmapped_status = excluded.unmapped_status,
+    source_id_is_surrogate = excluded.source_id_is_surrogate,
+    clock_skew_ms = excluded.clock_skew_ms
 WHERE excluded.source_updated_at >= complaint.source_updated_at

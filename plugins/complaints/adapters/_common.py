@@ -22,6 +22,7 @@ from typing import Any
 from complaints.adapters import ExtractRequest, SourceError, redact_raw
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow, StatusEvent, json_safe
 from complaints.config import (
+    UNMAPPED,
     default_unit_for,
     load_config,
     normalise_category,
@@ -173,6 +174,10 @@ def canonical_record(
     secondary_categories: str | None = None,
     satisfaction_star: int | None = None,
     reopen_count: int | None = None,
+    status_code: str | None = None,
+    unit_raw: str | None = None,
+    source_id_is_surrogate: bool | None = None,
+    clock_skew_ms: int | None = None,
 ) -> CanonicalComplaint:
     """The canonical record of one parsed source row.
 
@@ -182,9 +187,28 @@ def canonical_record(
     ``reporter`` is pseudonymised here and never stored raw; phone and national id numbers
     typed into ``description`` and ``resolution`` are masked here, once for every channel. The
     last three fields only some channels have (Traffy Fondue); the others leave them None.
+
+    ``status_code``: the status when the adapter has already mapped it (Traffy's status_type),
+    else ``status`` is normalised here. A channel with ``keep_unmapped_values: true`` stores a
+    label that maps to no code as ``UNMAPPED`` with the raw label in ``unmapped_<kind>``
+    (validation counts them against their own threshold). A unit that cannot be told at all (no
+    unit label and a category without a default unit) is unmapped too, with ``unit_raw`` (the
+    source's own value behind it: Traffy's district office, which means its section for the
+    category) or else the category label. Without the setting such a label leaves the code None
+    (a missing category or status is quarantined by validation).
     """
     channel = request.channel
     category_code = normalise_category(category, channel)
+    status_code = status_code or normalise_status(status, channel)
+    unit_code = normalise_unit(unit, channel) if unit else default_unit_for(category_code)
+    unmapped: dict[str, str | None] = {"unit": None, "category": None, "status": None}
+    if channel.settings.get("keep_unmapped_values"):
+        if category and category_code is None:
+            category_code, unmapped["category"] = UNMAPPED, category
+        if status and status_code is None:
+            status_code, unmapped["status"] = UNMAPPED, status
+        if unit_code is None and (unit or unit_raw or category):
+            unit_code, unmapped["unit"] = UNMAPPED, unit or unit_raw or category
     return CanonicalComplaint(
         channel=channel.code,
         source_id=source_id,
@@ -195,8 +219,8 @@ def canonical_record(
         latitude=latitude,
         longitude=longitude,
         reporter_pseudonym=pseudonymise(reporter, request.pseudonym_key),
-        responsible_unit=normalise_unit(unit, channel) if unit else default_unit_for(category_code),
-        status=normalise_status(status, channel),
+        responsible_unit=unit_code,
+        status=status_code,
         acknowledged_at=acknowledged_at,
         resolved_at=resolved_at,
         resolution_report=mask_personal_numbers(resolution),
@@ -204,6 +228,11 @@ def canonical_record(
         secondary_categories=secondary_categories,
         satisfaction_star=satisfaction_star,
         reopen_count=reopen_count,
+        unmapped_unit=unmapped["unit"],
+        unmapped_category=unmapped["category"],
+        unmapped_status=unmapped["status"],
+        source_id_is_surrogate=source_id_is_surrogate,
+        clock_skew_ms=clock_skew_ms,
     )
 
 

@@ -1,11 +1,18 @@
 """Traffy Fondue adapter: the platform's open-data CSV exports dropped into ``<data>/inbox/traffy_fondue/``.
 
-Files are ``traffy_fondue_YYYYMMDD*.csv`` (CE export date), UTF-8 with or without BOM, with the
-open-data columns ``ticket_id, type, organization, comment, photo, photo_after, coords,
-address, subdistrict, district, province, timestamp, state, star, count_reopen,
-last_activity`` (docs/architecture.md). An export can be hundreds of MB, so a file is read in
-**chunks** of at most ``chunk_rows`` rows (channel setting, default 50,000), each chunk one
-part and one batch, and memory holds one chunk at a time:
+Files are ``traffy_fondue_YYYYMMDD*.csv`` (CE export date), UTF-8 with or without BOM, in one of
+two layouts, told apart by the header and read by column name (never by position):
+
+* the **public open-data export** (``ticket_id, type, organization, comment, coords, photo,
+  photo_after, address, subdistrict, district, province, timestamp, state, star, count_reopen,
+  last_activity``; a real one is described in /work/shared/realdata/traffy/README.md);
+* the **agency export of the Exchange API** (``GET /download-issues/v2``, NECTEC's
+  traffy-nectec/exchange-api-doc: ``description`` for comment, ``latitude``/``longitude`` for
+  coords, ``status`` for state, plus ``timestamp_finished`` and others).
+
+An export can be hundreds of MB, so a file is read in **chunks** of at most ``chunk_rows`` rows
+(channel setting, default 50,000), each chunk one part and one batch, and memory holds one
+chunk at a time:
 
 * ``plan`` streams each due file once (the stdlib CSV parser over a byte-counting line
   reader, the same one ``read`` uses, so quoted multi-line comments never split a chunk),
@@ -21,24 +28,35 @@ part and one batch, and memory holds one chunk at a time:
   chunk of it has loaded in the run; a chunk held by the quarantine threshold or unreadable
   leaves the file in the inbox, and the next run reads all its chunks again (idempotently).
 
-Rows: ``type`` and ``organization`` are set literals (``{ถนน,ทางเท้า}``, ``{}``); ``coords`` is
-``"lon,lat"``; ``timestamp``/``last_activity`` are UTC with fractional seconds and a ``+00``
-offset; ``state`` is Thai. Tags, states, organizations and misspelled districts map through the
-channel's ``crosswalk:`` and the shared aliases (include/config/pipeline.yaml). A matter gets one
-primary category (the first of its tags' categories in ``category_priority``), the others go to
-``secondary_categories``. ``star`` and ``count_reopen`` are kept. A row whose province is not
-Bangkok is quarantined with that reason. The export has no reporter identity (nothing to
-pseudonymise) and no resolution text. The API adapter (``traffy_fondue_api``) reads the same
-records as JSON pages and converts them with :func:`convert`.
+Rows: ``type`` is a set literal (``{ถนน,ทางเท้า}``, ``{}``) or a plain list; ``organization`` a
+plain comma list in the real exports (``เขตพระโขนง,ฝ่ายเทศกิจ เขตพระโขนง``; ``", "`` in the
+Exchange API's) or a set literal; ``coords`` is ``"lon,lat"``; ``timestamp``/``last_activity``
+are UTC with fractional seconds and a ``+00`` offset (no offset: read as UTC too); ``state`` is
+Thai. Tags, organizations and misspelled districts map through the channel's ``crosswalk:`` and
+the shared aliases (include/config/pipeline.yaml); states by their Exchange API ``status_type``
+(:func:`traffy_status`), else the label crosswalk. A label that maps to nothing is kept as
+``unmapped`` with its raw value (``keep_unmapped_values``), never a silent NULL. A matter gets
+one primary category (the first of its tags' categories in ``category_priority``), the others go
+to ``secondary_categories``. ``star`` (0: not rated) and ``count_reopen`` are kept. A province
+is matched with or without ``จังหวัด``; a row outside Bangkok is quarantined with that reason.
+``last_activity`` up to ``clock_skew_tolerance_seconds`` before ``timestamp`` is the platform's
+clock skew: set to the received time, the skew kept in ``clock_skew_ms``. A ticket without
+``ticket_id`` (anonymous) gets a surrogate key (:func:`surrogate_ticket_id`, flagged in
+``source_id_is_surrogate``). The export has no reporter identity (nothing to pseudonymise) and
+no resolution text. The API adapter (``traffy_fondue_api``) reads the same records as JSON
+pages and converts them with :func:`convert`.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +68,7 @@ from complaints.adapters._common import (
     archive_file,
     canonical_record,
     clean_text,
+    coordinate_pair,
     drop_folder,
     is_coordinate,
     name_date,
@@ -59,8 +78,17 @@ from complaints.adapters._common import (
 from complaints.adapters._csv_chunks import Chunk, FileRuns, Lines, chunk_rows, file_sha256, parse_span
 from complaints.adapters._csv_chunks import scan as scan_chunks
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, RejectedRow
-from complaints.config import Channel, load_config, match_key, normalise_category, normalise_district, normalise_unit
+from complaints.config import (
+    Channel,
+    load_config,
+    match_key,
+    normalise_category,
+    normalise_district,
+    normalise_unit,
+    province_key,
+)
 from complaints.config import normalise_status as _normalise_status
+from complaints.paths import CONFIG_DIR
 from complaints.thai_time import BANGKOK, to_bangkok
 
 log = logging.getLogger(__name__)
@@ -84,7 +112,30 @@ COLUMNS: tuple[str, ...] = (
     "count_reopen",
     "last_activity",
 )
+# The agency export of the Exchange API (``GET /download-issues/v2``, CSV with a UTF-8 BOM; NECTEC's
+# traffy-nectec/exchange-api-doc, docs/query-apis.md and openapi.yaml): the get-issues columns
+# without org_id. Its names differ from the open-data export's: description (comment), latitude
+# and longitude (coords), status (state); organization and type are plain ", " lists.
+EXCHANGE_COLUMNS: tuple[str, ...] = (
+    "ticket_id",
+    "type",
+    "organization",
+    "description",
+    "latitude",
+    "longitude",
+    "district",
+    "province",
+    "timestamp",
+    "status",
+    "last_activity",
+)
+FORMATS: dict[str, tuple[str, ...]] = {"open-data export": COLUMNS, "Exchange API download-issues": EXCHANGE_COLUMNS}
 DEFAULT_BANGKOK_PROVINCES = ("กรุงเทพมหานคร",)
+# An update time this much before the received time is the source's clock skew, not an error
+# (the real export has last_activity 8-72 ms before timestamp); the channel may set its own.
+DEFAULT_CLOCK_SKEW_TOLERANCE_SECONDS = 1.0
+# Prefix of the surrogate key of a ticket exported without ticket_id (see surrogate_ticket_id).
+SURROGATE_PREFIX = "anon-"
 ROW_KEY = "_row"  # added to quarantined raw rows: the row's number in the file (1 = first data row)
 _PLAUSIBLE_YEARS = range(2000, 2101)
 _TIMESTAMP_EXAMPLE = "2022-06-01 08:15:31.123456+00"
@@ -268,10 +319,11 @@ def _header_columns(path: Path, header: list[str] | None) -> list[str]:
     if header is None:
         raise SourceError(f"{path}: the file is empty (no header row)")
     columns = [match_key(cell) for cell in header]
-    missing = [name for name in COLUMNS if name not in columns]
-    if missing:
+    missing = {fmt: [name for name in names if name not in columns] for fmt, names in FORMATS.items()}
+    if all(missing.values()):  # name the columns the nearest format lacks
+        fmt, names = min(missing.items(), key=lambda item: len(item[1]))
         raise SourceError(
-            f"{path} line 1: missing required column(s) {', '.join(missing)} (header: {', '.join(header)})"
+            f"{path} line 1: missing required column(s) {', '.join(names)} of the {fmt} (header: {', '.join(header)})"
         )
     return columns
 
@@ -314,24 +366,40 @@ def convert(
     if shape_problem:  # the fields are not where the header says: reading them would only mislead
         return _reject(request, source_id, [shape_problem], row, locator)
     problems: list[str] = []
-    if source_id is None:
-        problems.append("missing ticket_id")
     province = clean_text(row.get("province"))
-    if province is not None and match_key(province) not in _bangkok_provinces(channel):
-        return _reject(request, source_id, [f"outside Bangkok: province {province!r}", *problems], row, locator)
+    if province is not None and province_key(province) not in _bangkok_provinces(channel):
+        return _reject(request, source_id, [f"outside Bangkok: province {province!r}"], row, locator)
     received_at = _timestamp(row.get("timestamp"), "timestamp", problems, required=True)
     updated_at = _timestamp(row.get("last_activity"), "last_activity", problems, required=True)
-    latitude, longitude = _lon_lat(row.get("coords"), problems)
+    finished_at = _timestamp(row.get("timestamp_finished"), "timestamp_finished", problems)
+    if "coords" in row or "latitude" not in row:
+        latitude, longitude = _lon_lat(row.get("coords"), problems)
+    else:  # the Exchange API's two columns
+        latitude, longitude = coordinate_pair(
+            _blank_none(row.get("latitude")), _blank_none(row.get("longitude")), problems
+        )
     tags = _set_literal(row.get("type"), "type", problems)
     organizations = _set_literal(row.get("organization"), "organization", problems)
-    star = _whole_number(row.get("star"), "star", problems)
+    star = _whole_number(row.get("star"), "star", problems) or None  # the Exchange API's 0: not rated
     reopen_count = _whole_number(row.get("count_reopen"), "count_reopen", problems)
     if problems:
         return _reject(request, source_id, problems, row, locator)
+    surrogate = None
+    if source_id is None:  # an anonymous ticket: a key of its fields that do not change
+        source_id, surrogate = surrogate_ticket_id(received_at, latitude, longitude, row.get("photo")), True
+    skew_ms = None
+    if updated_at < received_at and received_at - updated_at <= _clock_skew_tolerance(channel):
+        skew_ms, updated_at = round((received_at - updated_at).total_seconds() * 1000), received_at
 
     category, secondary = primary_category(channel, tags)
-    state = clean_text(row.get("state"))
-    resolved = _normalise_status(state, channel) in load_config().resolved_statuses
+    state = clean_text(row.get("state") if "state" in row else row.get("status"))
+    status_code = traffy_status(channel, state, clean_text(row.get("status_type")))
+    resolved = status_code in load_config().resolved_statuses
+    if resolved and finished_at is not None:
+        resolved_at: datetime | None = finished_at
+    else:
+        resolved_at = updated_at if resolved else None
+    description = row.get("comment") if "comment" in row else row.get("description")
     return canonical_record(
         request,
         source_id=source_id,
@@ -340,18 +408,92 @@ def convert(
         district=clean_text(row.get("district")),
         category=category,
         unit=responsible_unit(channel, organizations),
+        unit_raw=deciding_organization(channel, organizations),
         status=state,
-        description=clean_text(row.get("comment")),
+        description=clean_text(description),
         latitude=latitude,
         longitude=longitude,
         reporter=None,  # the open-data export carries no reporter identity
         acknowledged_at=None,
-        resolved_at=updated_at if resolved else None,
+        resolved_at=resolved_at,
         resolution=None,  # nor a resolution text (only photo_after)
         secondary_categories=secondary,
         satisfaction_star=star,
         reopen_count=reopen_count,
+        status_code=status_code,
+        source_id_is_surrogate=surrogate,
+        clock_skew_ms=skew_ms,
     )
+
+
+def surrogate_ticket_id(received_at: datetime, latitude: float | None, longitude: float | None, photo: Any) -> str:
+    """The key of a ticket exported without ``ticket_id`` (the real export has anonymous ones):
+    ``anon-`` and 16 hex digits of the sha256 of what a re-export repeats unchanged -- the
+    received time to the microsecond (UTC), the coordinates and the photo URL -- and not of what
+    changes (state, organizations, last_activity), so a later export maps onto the same matter."""
+    text = clean_text(photo if not isinstance(photo, (list, tuple)) else ",".join(map(str, photo))) or ""
+    place = "" if latitude is None or longitude is None else f"{latitude:.5f},{longitude:.5f}"
+    key = "|".join(["traffy-anonymous", received_at.astimezone(UTC).isoformat(), place, text])
+    return SURROGATE_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def traffy_status(channel: Channel, state: str | None, status_type: str | None = None) -> str | None:
+    """The status code of a Traffy state, keyed on its ``status_type`` (the Exchange API's status
+    list, ``GET /get-status-list/v2``: every state, the agency's own ones included, has one of a
+    few types): the item's own ``status_type`` (API), else the state's type from the channel's
+    ``state_status_types`` / ``status_list_file``, mapped by ``status_types``; a state without a
+    known type goes through the label crosswalk. None: no mapping (the record stores it unmapped)."""
+    types = {match_key(str(k)): str(v) for k, v in (channel.settings.get("status_types") or {}).items()}
+    if status_type is None and state is not None:
+        status_type = _state_status_types(channel).get(match_key(state))
+    if status_type is not None and match_key(status_type) in types:
+        return types[match_key(status_type)]
+    return _normalise_status(state, channel)
+
+
+def _state_status_types(channel: Channel) -> dict[str, str]:
+    """match-keyed state label -> status_type: the channel's ``state_status_types`` over the
+    saved status list its ``status_list_file`` names (relative to include/config/)."""
+    table: dict[str, str] = {}
+    name = channel.settings.get("status_list_file")
+    if name:
+        table.update(_status_list(str(CONFIG_DIR / str(name))))
+    for label, status_type in (channel.settings.get("state_status_types") or {}).items():
+        table[match_key(str(label))] = str(status_type)
+    return table
+
+
+@cache
+def _status_list(path: str) -> dict[str, str]:
+    with open(path, encoding="utf-8-sig") as fh:
+        return status_types_from_status_list(json.load(fh))
+
+
+def status_types_from_status_list(answer: Mapping[str, Any]) -> dict[str, str]:
+    """match-keyed label (Thai ``status`` and English ``status_en``) -> ``status_type`` from a
+    ``GET /get-status-list/v2`` answer (``{"status": "success", "results": [{"status": ...,
+    "status_en": ..., "status_type": ...}]}``); items without a type, and the docs' elision
+    markers, are skipped."""
+    if answer.get("status") not in (None, "success") or not isinstance(answer.get("results"), list):
+        raise SourceError(f"not a get-status-list answer: status {answer.get('status')!r}")
+    table: dict[str, str] = {}
+    for item in answer["results"]:
+        if not isinstance(item, dict) or not clean_text(item.get("status_type")):
+            continue
+        for field in ("status", "status_en"):
+            label = clean_text(item.get(field))
+            if label:
+                table[match_key(label)] = str(clean_text(item["status_type"]))
+    return table
+
+
+def _clock_skew_tolerance(channel: Channel) -> timedelta:
+    seconds = channel.settings.get("clock_skew_tolerance_seconds", DEFAULT_CLOCK_SKEW_TOLERANCE_SECONDS)
+    return timedelta(seconds=float(seconds))
+
+
+def _blank_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 def primary_category(channel: Channel, tags: list[str]) -> tuple[str | None, str | None]:
@@ -390,10 +532,16 @@ def responsible_unit(channel: Channel, organizations: list[str]) -> str | None:
     unit), any other a unit label. No organization: None as well. Only unknown ones: the first
     (whose unit stays empty).
     """
+    deciding = deciding_organization(channel, organizations)
+    return None if deciding is not None and _is_district_office(channel, deciding) else deciding
+
+
+def deciding_organization(channel: Channel, organizations: list[str]) -> str | None:
+    """The organization that decides the unit (see :func:`responsible_unit`): the first district
+    office or known unit, else the first one; None without any. It is the raw value kept when the
+    unit cannot be told (e.g. a district office and a category with no crosswalk line)."""
     for organization in organizations:
-        if _is_district_office(channel, organization):
-            return None
-        if normalise_unit(organization, channel):
+        if _is_district_office(channel, organization) or normalise_unit(organization, channel):
             return organization
     return organizations[0] if organizations else None
 
@@ -407,8 +555,9 @@ def _is_district_office(channel: Channel, organization: str) -> bool:
     return False
 
 
-def _bangkok_provinces(channel: Channel) -> set[str]:
-    return {match_key(p) for p in channel.settings.get("bangkok_province_names") or DEFAULT_BANGKOK_PROVINCES}
+def _bangkok_provinces(channel: Channel) -> set[str | None]:
+    """The channel's names of Bangkok, folded like a row's province (with or without จังหวัด)."""
+    return {province_key(p) for p in channel.settings.get("bangkok_province_names") or DEFAULT_BANGKOK_PROVINCES}
 
 
 def _reject(
@@ -445,8 +594,8 @@ def _set_literal(value: Any, field: str, problems: list[str]) -> list[str]:
         elif "{" in text or "}" in text:
             problems.append(f"{field} {text!r} is not a set literal like {{a,b}}")
             return []
-        else:
-            items = [text]
+        else:  # the real exports: a plain list, "a,b" (open data) or "a, b" (Exchange API)
+            items = text.split(",")
     labels: list[str] = []
     for item in items:
         label = clean_text(item)

@@ -24,7 +24,9 @@ from fixed dates; nothing reads the wall clock (xlsx files get fixed zip and doc
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -1338,14 +1340,16 @@ def _generate_facebook(rng: random.Random, world: _World, path: Path) -> Channel
 
 # =========================================================================== Traffy Fondue
 
+# The columns in the real public export's order (coords right after comment; see the README of
+# the real sample, /work/shared/realdata/traffy/): the adapter reads them by name.
 TRAFFY_HEADERS: tuple[str, ...] = (
     "ticket_id",
     "type",
     "organization",
     "comment",
+    "coords",
     "photo",
     "photo_after",
-    "coords",
     "address",
     "subdistrict",
     "district",
@@ -1448,6 +1452,30 @@ def _set_literal(labels: Sequence[str]) -> str:
     return "{" + ",".join(labels) + "}"
 
 
+def _ticket_fraction(ticket_id: str, salt: str) -> float:
+    """A fraction in [0, 1) fixed by the ticket id: per-ticket quirks that draw nothing from the
+    generator's random streams (so every other channel's and ticket's data stays as it was)."""
+    digest = hashlib.sha256(f"{salt}|{ticket_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _traffy_province(t: _TraffyTicket) -> str:
+    """Bangkok written as the real export writes it: one row in seven with the จังหวัด prefix."""
+    if t.province == "กรุงเทพมหานคร" and _ticket_fraction(t.ticket_id, "province") < 0.15:
+        return "จังหวัด" + t.province
+    return t.province
+
+
+def _traffy_last_activity(t: _TraffyTicket, done: list[tuple[datetime, str, str | None]]) -> str:
+    """last_activity as the real export has it: a ticket still only received shows it 8-72 ms
+    *before* its timestamp (the platform's clock skew; the real sample has 139 such rows)."""
+    m = t.matter
+    if len(done) == 1:
+        skew_micros = 8_000 + int(_ticket_fraction(t.ticket_id, "skew") * 64_000)
+        return pg_utc(m.received_at, t.micros[0] - skew_micros)
+    return pg_utc(done[-1][0], t.micros[len(done) - 1])
+
+
 def _traffy_ticket_id(rng: random.Random, received: datetime, used: set[str]) -> str:
     while True:
         ticket = f"{received.year}-" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
@@ -1547,25 +1575,26 @@ def _traffy_row(t: _TraffyTicket, upto: int | None = None) -> list[str]:
     """The ticket as an export shows it after its first ``upto`` actions (all by default)."""
     m = t.matter
     done = m.actions[: upto or len(m.actions)]
-    at, status, _ = done[-1]
+    _, status, _ = done[-1]
     resolved = status == "resolved"
     return [
         t.ticket_id,
         _set_literal(t.tags),
-        _set_literal(t.organizations if len(done) > 1 else ()),  # not yet assigned while waiting
+        # a plain comma list, as in the real export (not yet assigned while waiting: empty)
+        ",".join(t.organizations if len(done) > 1 else ()),
         t.comment,
+        t.coords,
         t.photo,
         t.photo_after if resolved else "",
-        t.coords,
         t.address,
         t.subdistrict,
         t.district_label,
-        t.province,
+        _traffy_province(t),
         pg_utc(m.received_at, t.micros[0]),
         _TRAFFY_STATES[status],
         t.star if resolved else "",
         str(sum(1 for a in done if a[1] == "reopened")),
-        pg_utc(at, t.micros[len(done) - 1]),
+        _traffy_last_activity(t, done),
     ]
 
 
@@ -1574,7 +1603,7 @@ def _traffy_bytes(rows: list[list[str]]) -> bytes:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(TRAFFY_HEADERS)
     writer.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    return codecs.BOM_UTF8 + buf.getvalue().encode("utf-8")  # the real export starts with a BOM
 
 
 def _month_end(d: date) -> date:
