@@ -128,3 +128,38 @@ def test_unmapped_values_are_counted_not_quarantined_and_fail_only_over_their_ow
 def test_a_unit_code_outside_the_config_is_still_quarantined_beside_the_unmapped_code():
     outcome = validate_records("mis", [record("bad", responsible_unit="unknown-unit")])
     assert reasons_of(outcome, "bad") == ["responsible unit not in the configured list"]
+
+
+def test_the_fast_validation_path_reports_exactly_what_a_plain_complete_validation_reports():
+    """Two passes (pass/fail, then details of the failures) with memoised GX configurations give
+    the same failing rows, reasons and statistics as one COMPLETE validation of the whole suite."""
+    from great_expectations.expectations.expectation import Expectation
+
+    from complaints import validation
+
+    rows = [record(f"ok-{i}") for i in range(20)]
+    rows += [record("no-district", district_code=None), record("bad-status", status="finished")]
+    rows += [record("early", resolved_at=bkk(2019, 1, 1, 0, 0))]
+    frame = validation_frame(rows)
+    batch = validation._batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    suite = build_suite("mis")
+    plain = batch.validate(
+        suite,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(validation.ROW_ID_COLUMNS)},
+    )
+    property_before = Expectation.__dict__["configuration"]
+    with validation._memoised_expectation_configurations():
+        fast = validation._validate_two_pass(batch, suite, frame)
+    assert Expectation.__dict__["configuration"] is property_before, "GX's own property is put back"
+
+    def failures(result) -> dict[str, list[int]]:
+        return {
+            item.expectation_config.meta["reason"]: sorted(i["row"] for i in item.result["unexpected_index_list"])
+            for item in result.results
+            if not item.success
+        }
+
+    assert failures(fast) == failures(plain)
+    assert set(failures(fast)) >= {"unknown or missing district", "status not in the configured list"}
+    assert fast.statistics == plain.statistics
+    assert [r.success for r in fast.results] == [r.success for r in plain.results]
