@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo airflow test bench lint format lock clean system-deps
+.PHONY: venv demo airflow test bench bench-quick lint format lock clean system-deps
 SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0 chromium
 
 $(STAMP): requirements.txt constraints.txt
@@ -37,6 +37,12 @@ test: venv
 BENCH_ARGS ?=
 bench: venv
 	$(PY) -m complaints.bench $(BENCH_ARGS)
+
+# The quick sizes above (minutes; for CI, not part of `make test`); rewrites docs/benchmarks.md and .json
+# unless BENCH_ARGS adds e.g. --out /tmp/bench.md.
+BENCH_QUICK_ARGS := --ingest-sizes 10000 --chunked-sizes 20000 --warehouse-sizes 10000 --repeats 1
+bench-quick: venv
+	$(PY) -m complaints.bench $(BENCH_QUICK_ARGS) $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
