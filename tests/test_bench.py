@@ -21,12 +21,18 @@ def _results(**extra):
 
 def test_the_dag_parse_table_shows_each_file_beyond_the_minimal_dag_measured_in_the_same_run():
     parse = {
-        "dags/complaints_daily.py": {"median": 76.0, "min": 70.0, "max": 90.0},
-        run.MINIMAL_DAG: {"median": 40.5, "min": 39.0, "max": 44.0},
+        "dags/complaints_daily.py": {"median": 76.0, "min": 70.0, "max": 90.0, "cpu_median": 52.0},
+        run.MINIMAL_DAG: {"median": 40.5, "min": 39.0, "max": 44.0, "cpu_median": 31.5},
     }
     block = run.markdown(_results(dag_parse=parse), "make bench")
-    assert "| `dags/complaints_daily.py` | 76.0 ms | 70.0–90.0 ms | 35.5 ms |" in block
-    assert f"| {run.MINIMAL_DAG} | 40.5 ms | 39.0–44.0 ms | |" in block
+    assert "| `dags/complaints_daily.py` | 76.0 ms | 70.0–90.0 ms | 35.5 ms | 52.0 ms | 20.5 ms |" in block
+    assert f"| {run.MINIMAL_DAG} | 40.5 ms | 39.0–44.0 ms | | 31.5 ms | |" in block
+
+
+def test_a_dag_parse_table_of_an_earlier_run_without_cpu_times_still_renders():
+    parse = {"dags/complaints_daily.py": {"median": 76.0, "min": 70.0, "max": 90.0}}
+    block = run.markdown(_results(dag_parse=parse), "make bench")
+    assert "| `dags/complaints_daily.py` | 76.0 ms | 70.0–90.0 ms | – | – | – |" in block
 
 
 def test_the_results_block_states_the_load_the_machine_was_under():
@@ -123,9 +129,9 @@ def test_the_figures_file_gives_each_ratio_as_a_number_with_its_target_and_wheth
     import json
 
     parse = {
-        "dags/complaints_daily.py": {"median": 44.0, "min": 40.0, "max": 50.0, "n": 5},
+        "dags/complaints_daily.py": {"median": 44.0, "min": 40.0, "max": 50.0, "n": 5, "cpu_median": 40.0},
         "dags/complaints_quarterly.py": {"median": 61.5, "min": 58.0, "max": 70.0, "n": 5},
-        run.MINIMAL_DAG: {"median": 40.5, "min": 39.0, "max": 44.0, "n": 5},
+        run.MINIMAL_DAG: {"median": 40.5, "min": 39.0, "max": 44.0, "n": 5, "cpu_median": 31.0},
     }
     results = _results(
         command="python -m complaints.bench --repeats 1",
@@ -163,6 +169,7 @@ def test_the_figures_file_gives_each_ratio_as_a_number_with_its_target_and_wheth
     daily = figures["dag_parse.dags/complaints_daily.py"]
     assert (daily["value"], daily["target"], daily["met"]) == (44.0, 50.0, True)
     assert (daily["minimal_dag_ms"], daily["beyond_minimal_dag_ms"]) == (40.5, 3.5)
+    assert (daily["cpu_ms"], daily["cpu_beyond_minimal_dag_ms"]) == (40.0, 9.0)
     assert figures["dag_parse.dags/complaints_quarterly.py"]["met"] is False
     assert f"dag_parse.{run.MINIMAL_DAG}" not in figures
     block = run.markdown(results, results["command"])
