@@ -76,3 +76,13 @@ def test_the_pipeline_config_from_the_cache_equals_the_yaml_parsed_directly(cach
     source = config.PIPELINE_CONFIG.read_bytes()
     config.cached_document(source)
     assert config.cached_document(source) == config.parse_yaml(source)
+
+
+def test_without_a_home_folder_or_cache_setting_the_config_is_parsed_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.delenv(config.CACHE_DIR_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(config.os.path, "expanduser", lambda path: path)
+    monkeypatch.chdir(tmp_path)
+    assert config.cache_dir() is None
+    assert config.cached_document(YAML)["timezone"] == "Asia/Bangkok"
+    assert list(tmp_path.iterdir()) == []

@@ -201,11 +201,16 @@ def load_config(path: str | None = None) -> PipelineConfig:
     return PipelineConfig(cached_document(config_path(path).read_bytes()))
 
 
-def cache_dir() -> Path:
-    """``$COMPLAINTS_CACHE_DIR``, else ``$XDG_CACHE_HOME/complaints``, else ``~/.cache/complaints``."""
+def cache_dir() -> Path | None:
+    """``$COMPLAINTS_CACHE_DIR``, else ``$XDG_CACHE_HOME/complaints``, else ``~/.cache/complaints``;
+    None (no cache) for a user without a home folder."""
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "complaints"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "complaints"
+    home = os.path.expanduser("~")
+    return None if home == "~" else Path(home) / ".cache" / "complaints"
 
 
 def parse_yaml(source: bytes) -> Any:
@@ -223,8 +228,11 @@ def cached_document(source: bytes) -> Any:
     and records it, so an edited config is parsed again; a document JSON cannot hold exactly
     (dates, non-string keys) is not cached, and a folder that cannot be written is only skipped.
     """
+    folder = cache_dir()
+    if folder is None:
+        return parse_yaml(source)
     digest = hashlib.sha256(source).hexdigest()
-    path = cache_dir() / f"config-{digest[:32]}.json"
+    path = folder / f"config-{digest[:32]}.json"
     try:
         cached = json.loads(path.read_bytes())
         if cached.get("format") == _CACHE_FORMAT and cached.get("sha256") == digest:
