@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo airflow test test-deps bench lint format lock clean
+.PHONY: venv demo airflow test test-deps bench bench-quick lint format lock clean
 # Debian packages that only tests need: a real smbd and smbclient for the SMB share, Chromium for
 # the browser check of the Airflow UI. `make demo` needs none of them (fonts come from PyPI).
 TEST_PACKAGES := samba smbclient chromium
@@ -54,6 +54,12 @@ test-deps:
 BENCH_ARGS ?=
 bench: venv
 	$(PY) -m complaints.bench $(BENCH_ARGS)
+
+# The quick sizes above (minutes; for CI, not part of `make test`); rewrites docs/benchmarks.md and .json
+# unless BENCH_ARGS adds e.g. --out /tmp/bench.md.
+BENCH_QUICK_ARGS := --ingest-sizes 10000 --chunked-sizes 20000 --warehouse-sizes 10000 --repeats 1
+bench-quick: venv
+	$(PY) -m complaints.bench $(BENCH_QUICK_ARGS) $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

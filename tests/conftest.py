@@ -28,6 +28,8 @@ os.environ.update(
     GX_ANALYTICS_ENABLED="False",
     # Nothing a test does by default lands in the project's own data/ folder.
     COMPLAINTS_DATA_DIR=str(_AIRFLOW_HOME / "data"),
+    # nor in the user's cache folder (the parsed pipeline config, see complaints.config)
+    COMPLAINTS_CACHE_DIR=str(_AIRFLOW_HOME / "cache"),
 )
 
 PG_ADMIN_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")

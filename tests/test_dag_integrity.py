@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,74 @@ def test_dag_file_imports_no_heavy_library_at_parse_time(dag_file):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     assert measured["heavy"] == [], f"{dag_file.name} imports {measured['heavy']} at parse time"
+
+
+# What a DAG file's parse must not load (beyond what ``import airflow.sdk`` itself loaded):
+# libraries the tasks need, and the project's modules that import them at module level.
+PARSE_FORBIDDEN = ("pandas", "numpy", "great_expectations", "sqlalchemy", "psycopg2", "openpyxl", "weasyprint")
+PARSE_FORBIDDEN_PROJECT = tuple(
+    f"complaints.{name}"
+    for name in (
+        "adapters",
+        "airflow_tasks",
+        "data_docs",
+        "freshness",
+        "indicator",
+        "ingest",
+        "open311_export",
+        "overdue",
+        "overdue_tasks",
+        "quarterly",
+        "report",
+        "validation",
+        "warehouse",
+    )
+)
+
+PARSE_PROBE = """
+import json, sys, importlib.util
+sys.path[:0] = [{plugins!r}]
+import airflow.sdk
+import yaml
+parsed = []
+_load = yaml.load
+def load(stream, Loader):
+    parsed.append(1)
+    return _load(stream, Loader)
+yaml.load = load
+before = set(sys.modules)
+spec = importlib.util.spec_from_file_location("dag_under_test", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps({{"new": sorted(set(sys.modules) - before), "yaml_parsed": len(parsed)}}))
+"""
+
+
+def _parse_in_a_fresh_interpreter(dag_file: Path, cache: Path) -> dict:
+    probe = PARSE_PROBE.format(plugins=str(DAGS_DIR.parent / "plugins"), path=str(dag_file))
+    env = {**os.environ, "COMPLAINTS_CACHE_DIR": str(cache)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_dag_file_parse_loads_no_task_library_and_reads_the_config_without_parsing_its_yaml(dag_file, tmp_path):
+    first = _parse_in_a_fresh_interpreter(dag_file, tmp_path / "cache")  # fills the config cache
+    assert first["yaml_parsed"] == 1, "the first parse should read pipeline.yaml once"
+    parsed = _parse_in_a_fresh_interpreter(dag_file, tmp_path / "cache")
+    assert parsed["yaml_parsed"] == 0, f"{dag_file.name} parsed YAML although the config cache holds it"
+    heavy = [m for m in parsed["new"] if m.split(".")[0] in PARSE_FORBIDDEN]
+    assert heavy == [], f"{dag_file.name} imports {heavy} at parse time"
+    project = [m for m in parsed["new"] if m.startswith(PARSE_FORBIDDEN_PROJECT)]
+    assert project == [], f"{dag_file.name} imports {project} at parse time"
+
+
+def test_the_parse_probe_catches_a_dag_file_that_imports_the_warehouse_module(tmp_path):
+    dag_file = tmp_path / "heavy_dag.py"
+    dag_file.write_text("import complaints.warehouse\n", encoding="utf-8")
+    parsed = _parse_in_a_fresh_interpreter(dag_file, tmp_path / "cache")
+    assert "complaints.warehouse" in parsed["new"]
+    assert [m for m in parsed["new"] if m.startswith(PARSE_FORBIDDEN_PROJECT)]
 
 
 def _alerting_dags(dagbag) -> dict[str, str | None]:
