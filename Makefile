@@ -32,7 +32,7 @@ airflow: venv
 
 # Installs the missing TEST_PACKAGES first when run as root (as on CI); otherwise the tests that
 # need them are skipped, each with its reason in the summary (-rs).
-PYTEST_ARGS ?= -n auto --dist loadgroup
+PYTEST_ARGS ?= -n auto --dist loadscope
 test: venv test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -14,7 +14,7 @@ How each alert is raised:
 * **Task failure / quality gate**: :class:`ComplaintsAlertNotifier` is the
   ``on_failure_callback`` of every task (``default_args`` of the DAGs). Airflow calls it
   in the task's process once the task has failed for good (not on the retries), with the
-  exception in the context. A :class:`complaints.ingest.QualityGateError` becomes a
+  exception in the context. A :class:`complaints.errors.QualityGateError` becomes a
   quality-gate alert naming the held batches (read back from the ``ingest_batch`` ledger)
   with the query that shows their quarantined rows and the Data Docs link.
 * **Stale channel**: the daily DAGs' ``check_channel_freshness`` task calls
@@ -61,6 +61,7 @@ from urllib.parse import quote
 from airflow.sdk import DAG, AsyncCallback, BaseNotifier, DeadlineAlert, DeadlineReference
 
 from complaints.config import load_config
+from complaints.errors import IngestError, QualityGateError
 from complaints.paths import data_dir, read_sql
 from complaints.thai_time import BANGKOK
 
@@ -73,7 +74,6 @@ KINDS = {
     "deadline_missed": "Daily run past its deadline",
 }
 NOTIFIER_NAMES = ("email", "webhook")
-QUALITY_GATE_ERROR = "complaints.ingest.QualityGateError"
 MAX_DETAILS_CHARS = 4000
 
 
@@ -470,9 +470,7 @@ def _context_interval(context: Any) -> tuple[datetime | None, datetime | None]:
 
 
 def _is_quality_gate(exc: BaseException | None) -> bool:
-    return exc is not None and any(
-        f"{cls.__module__}.{cls.__qualname__}" == QUALITY_GATE_ERROR for cls in type(exc).__mro__
-    )
+    return isinstance(exc, QualityGateError)
 
 
 def held_batches(
@@ -526,7 +524,7 @@ def failure_alert(context: Any, channel: str | None = None, settings: AlertSetti
     tries = getattr(ti, "try_number", None)
     quality_gate = _is_quality_gate(exc)
     # An IngestError (an unreadable part) may also report batches held in quarantine.
-    held = quality_gate or "held in quarantine" in details
+    held = quality_gate or bool(isinstance(exc, IngestError) and exc.held_batches)
     validation: list[dict[str, Any]] = []
     if held and channel:
         try:

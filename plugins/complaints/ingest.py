@@ -29,18 +29,11 @@ from complaints.canonical import (
     raw_json,
 )
 from complaints.config import load_config
+from complaints.errors import HeldBatch, IngestError, QualityGateError
 from complaints.validation import split_duplicates, validate_records
 from complaints.warehouse import BatchLedger, find_ingested_file, find_newer_delivery, write_batch
 
 log = logging.getLogger(__name__)
-
-
-class QualityGateError(RuntimeError):
-    """A batch's quarantined share is over the configured threshold; nothing of it was loaded."""
-
-
-class IngestError(RuntimeError):
-    """One or more source parts could not be read; the others were loaded."""
 
 
 @dataclass
@@ -399,20 +392,14 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
         loader.close()
         if any(b.data_docs_path for b in summary.batches):
             _build_data_docs(request)
-    problems = []
-    if summary.unreadable_parts:
-        problems.append(
-            "unreadable source parts (left in place for a re-run):\n  - " + "\n  - ".join(summary.unreadable_parts)
-        )
-    rejected = [b for b in summary.batches if b.outcome == "rejected"]
-    if rejected:
-        problems.append(
-            "batches held in quarantine:\n  - " + "\n  - ".join(f"{b.source_part}: {b.message}" for b in rejected)
-        )
-    if problems:
+    rejected = tuple(HeldBatch(b.source_part, b.message or "") for b in summary.batches if b.outcome == "rejected")
+    if summary.unreadable_parts or rejected:
         error = QualityGateError if rejected and not summary.unreadable_parts else IngestError
         raise error(
-            f"channel {request.channel.code}, interval {summary.interval_start} .. {summary.interval_end}: "
-            + "\n".join(problems)
+            request.channel.code,
+            summary.interval_start,
+            summary.interval_end,
+            unreadable_parts=tuple(summary.unreadable_parts),
+            held_batches=rejected,
         )
     return summary
