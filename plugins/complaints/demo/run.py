@@ -196,7 +196,9 @@ def main() -> None:
     from complaints.demo.generate import generate_demo, write_held_hotline_delivery
     from complaints.demo.mail_sink import MailSink
     from complaints.demo.run_dags import write_jobs
+    from complaints.report.fonts import thai_font
 
+    font = thai_font()  # before any work: a missing report font fails now, not at the publish step
     phases = Phases()
     data = data_dir()
     reset_demo_state(data)
@@ -205,6 +207,7 @@ def main() -> None:
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     migrate_log = out_dir / "airflow-migrate.log"
 
+    print(f"report font: {font.family} ({font.regular})")
     print(f"1/4 generating fiscal year 2562 under {data} while Airflow migrates its metadata database")
     with phases.phase("generate the sources + migrate Airflow's database (parallel)"):
         env = airflow_env(data, "http://127.0.0.1:0", demo_pseudonym_key(data))
