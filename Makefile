@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha256sum | cut -c1-12)
 
-export PYTHONPATH := $(CURDIR)/plugins
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
 .PHONY: venv demo airflow test test-deps bench bench-quick lint format lock clean
 # Debian packages that only tests need: a real smbd and smbclient for the SMB share, Chromium for
@@ -23,12 +23,12 @@ $(STAMP): requirements.txt constraints.txt
 venv: $(STAMP)
 
 demo: venv
-	$(PY) -m complaints.demo.run
+	$(PY) -m devtools.demo.run
 
 # Airflow with its UI on the embedded default (http://127.0.0.1:8080, user admin; see README).
 AIRFLOW_PORT ?= 8080
 airflow: venv
-	$(PY) -m complaints.demo.airflow_local --port $(AIRFLOW_PORT)
+	$(PY) -m devtools.demo.airflow_local --port $(AIRFLOW_PORT)
 
 # Installs the missing TEST_PACKAGES first when run as root (as on CI); otherwise the tests that
 # need them are skipped, each with its reason in the summary (-rs).
@@ -53,13 +53,13 @@ test-deps:
 # make bench BENCH_ARGS='--ingest-sizes 10000 --chunked-sizes 20000 --warehouse-sizes 10000 --repeats 1'
 BENCH_ARGS ?=
 bench: venv
-	$(PY) -m complaints.bench $(BENCH_ARGS)
+	$(PY) -m devtools.bench $(BENCH_ARGS)
 
 # The quick sizes above (minutes; for CI, not part of `make test`); rewrites docs/benchmarks.md and .json
 # unless BENCH_ARGS adds e.g. --out /tmp/bench.md.
 BENCH_QUICK_ARGS := --ingest-sizes 10000 --chunked-sizes 20000 --warehouse-sizes 10000 --repeats 1
 bench-quick: venv
-	$(PY) -m complaints.bench $(BENCH_QUICK_ARGS) $(BENCH_ARGS)
+	$(PY) -m devtools.bench $(BENCH_QUICK_ARGS) $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

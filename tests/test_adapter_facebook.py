@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from devtools.demo.api_server import ApiServer
 
 from adapter_fixtures import DELETE, END, KEY, START, api_request, read_interval, with_changes, write_source
 from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters import facebook as facebook_adapter
 from complaints.adapters.http_client import JsonPage
 from complaints.canonical import CANONICAL_COLUMNS
-from complaints.demo.api_server import ApiServer
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
 

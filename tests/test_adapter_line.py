@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from devtools.demo.api_server import ApiServer
 
 from adapter_fixtures import END, KEY, START, api_request, read_interval, with_changes, write_source
 from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters import line as line_adapter
 from complaints.canonical import CANONICAL_COLUMNS
-from complaints.demo.api_server import ApiServer
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
 

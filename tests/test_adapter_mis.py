@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from devtools.demo.mis_schema import create_mis_schema
 from sqlalchemy import create_engine, text
 
 from adapter_fixtures import empty_sqlite_mis, read_interval
 from complaints.adapters import ExtractRequest, SourceError, mis
 from complaints.canonical import CANONICAL_COLUMNS, StatusEvent
 from complaints.config import load_config
-from complaints.demo.mis_schema import create_mis_schema
 from complaints.ingest import ingest_channel
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK

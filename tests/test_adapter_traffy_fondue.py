@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from devtools.demo.api_server import ApiServer
 from sqlalchemy import text
 
 from complaints import warehouse
@@ -27,7 +28,6 @@ from complaints.adapters import ExtractRequest, SourceError, load_adapter
 from complaints.adapters import traffy_fondue as traffy
 from complaints.canonical import CANONICAL_COLUMNS
 from complaints.config import PipelineConfig, load_config, normalise_category, normalise_district
-from complaints.demo.api_server import ApiServer
 from complaints.ingest import QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine

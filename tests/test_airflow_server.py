@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from devtools.demo.airflow_local import AirflowApi, running
 from sqlalchemy import create_engine, text
 
-from complaints.demo.airflow_local import AirflowApi, running
 from conftest import PROJECT_ROOT
 
 pytestmark = [pytest.mark.airflow]

@@ -10,8 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-
-from complaints.demo.api_server import ApiServer
+from devtools.demo.api_server import ApiServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_547_485_200_000  # 2019-01-15 00:00 Bangkok, in epoch ms
@@ -179,7 +178,7 @@ def test_cli_prints_the_base_url_and_serves_until_terminated(data_dir: Path) -> 
         [
             sys.executable,
             "-m",
-            "complaints.demo.api_server",
+            "devtools.demo.api_server",
             "--data-dir",
             str(data_dir),
             "--token",
@@ -190,7 +189,7 @@ def test_cli_prints_the_base_url_and_serves_until_terminated(data_dir: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
         cwd=PROJECT_ROOT,
-        env={"PYTHONPATH": str(PROJECT_ROOT / "plugins"), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": f"{PROJECT_ROOT / 'plugins'}:{PROJECT_ROOT}", "PATH": "/usr/bin:/bin"},
     )
     try:
         base_url = proc.stdout.readline().strip()

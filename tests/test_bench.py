@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from complaints.bench import run
+from devtools.bench import run
 
 
 def _results(**extra):
@@ -109,7 +109,7 @@ def test_a_run_records_the_command_exactly_as_it_was_given(tmp_path):
     argv += ["--pg-url", PG_ADMIN_URL, "--out", str(tmp_path / "b.md"), "--json", str(tmp_path / "b.json")]
     assert run.main(argv) == 0
     recorded = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["command"]
-    assert recorded == "python -m complaints.bench " + " ".join(argv)
+    assert recorded == "python -m devtools.bench " + " ".join(argv)
     assert recorded in (tmp_path / "b.md").read_text(encoding="utf-8")
     figures = json.loads((tmp_path / "b.figures.json").read_text(encoding="utf-8"))
     assert [r["command"] for r in figures["runs"]] == [recorded]
@@ -134,7 +134,7 @@ def test_the_figures_file_gives_each_ratio_as_a_number_with_its_target_and_wheth
         run.MINIMAL_DAG: {"median": 40.5, "min": 39.0, "max": 44.0, "n": 5, "cpu_median": 31.0},
     }
     results = _results(
-        command="python -m complaints.bench --repeats 1",
+        command="python -m devtools.bench --repeats 1",
         commit="abc1234",
         ingestion={"100000": _ingestion(100_000, 300.0), "1000000": _ingestion(1_000_000, 420.0)},
         warehouse={"100000": _warehouse(2.0, 4.0), "1000000": _warehouse(3.0, 41.0)},
@@ -146,7 +146,7 @@ def test_the_figures_file_gives_each_ratio_as_a_number_with_its_target_and_wheth
             "finished": "2026-12-01 01:00",
             "load_at_start": 1.25,
             "load_at_end": 3.5,
-            "command": "python -m complaints.bench --repeats 1",
+            "command": "python -m devtools.bench --repeats 1",
             "commit": "abc1234",
         }
     ]

@@ -19,11 +19,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from devtools.demo.api_server import ApiServer, _facebook_sort_key, _line_sort_key
 from sqlalchemy import text
 
 from complaints.adapters import ExtractRequest, load_adapter
 from complaints.config import load_config
-from complaints.demo.api_server import ApiServer, _facebook_sort_key, _line_sort_key
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import make_engine
 from conftest import PROJECT_ROOT, PSEUDONYM_KEY
@@ -111,7 +111,7 @@ def window_seconds() -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    from complaints.demo.generate import generate_demo
+    from devtools.demo.generate import generate_demo
 
     out = tmp_path_factory.mktemp("demo")
     generate_demo(out)

@@ -28,7 +28,7 @@ BUSINESS_TABLES = {
 
 @pytest.fixture(scope="module")
 def demo_sources(tmp_path_factory) -> Path:
-    from complaints.demo.generate import generate_demo
+    from devtools.demo.generate import generate_demo
 
     out = tmp_path_factory.mktemp("demo")
     generate_demo(out)
@@ -37,7 +37,7 @@ def demo_sources(tmp_path_factory) -> Path:
 
 def copy_mis_to_postgres(sqlite_file: Path, pg_url: str) -> None:
     """The MIS is a PostgreSQL system in production: serve the demo MIS from a real one."""
-    from complaints.demo.mis_schema import create_mis_schema
+    from devtools.demo.mis_schema import create_mis_schema
 
     source = create_engine(f"sqlite:///{sqlite_file}")
     target = create_engine(pg_url)
@@ -56,7 +56,7 @@ def copy_mis_to_postgres(sqlite_file: Path, pg_url: str) -> None:
 @pytest.fixture
 def pipeline_env(airflow_db, demo_sources, pg_url, tmp_path, monkeypatch):
     """Connections and data folders for the DAG runs: warehouse and MIS in PostgreSQL."""
-    from complaints.demo.api_server import ApiServer
+    from devtools.demo.api_server import ApiServer
 
     data = tmp_path / "data"
     shutil.copytree(demo_sources / "inbox", data / "inbox")
@@ -92,8 +92,7 @@ def pipeline_env(airflow_db, demo_sources, pg_url, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def daily_dags():
     from airflow.dag_processing.dagbag import DagBag
-
-    from complaints.demo.run_dags import allow_runs_from
+    from devtools.demo.run_dags import allow_runs_from
 
     bag = DagBag(str(Path(__file__).resolve().parents[1] / "dags"))
     assert bag.import_errors == {}

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from devtools.demo.generate import DemoSummary, generate_demo
 from openpyxl import load_workbook
 
 from complaints import config
-from complaints.demo.generate import DemoSummary, generate_demo
 from complaints.thai_time import DateParseError, parse_be_datetime
 
 # The published FY2562 table (shared/docs/indicator.md), typed in here on purpose.

@@ -10,13 +10,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from devtools.demo.generate import write_held_hotline_delivery
+from devtools.demo.mail_sink import MailSink
+from devtools.demo.run_dags import take_job, write_jobs
 from sqlalchemy import text
 
 from complaints.adapters import ExtractRequest
 from complaints.config import load_config
-from complaints.demo.generate import write_held_hotline_delivery
-from complaints.demo.mail_sink import MailSink
-from complaints.demo.run_dags import take_job, write_jobs
 from complaints.ingest import QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine

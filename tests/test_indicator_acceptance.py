@@ -28,7 +28,7 @@ PUBLISHED = [
 
 @pytest.fixture(scope="module")
 def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from complaints.demo.generate import generate_demo
+    from devtools.demo.generate import generate_demo
 
     out = tmp_path_factory.mktemp("demo")
     generate_demo(out)

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from devtools.demo.airflow_local import running
 from sqlalchemy import create_engine, make_url, text
 
-from complaints.demo.airflow_local import running
 from conftest import PG_ADMIN_URL
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres]

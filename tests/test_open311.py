@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from devtools.demo.api_server import ApiServer
 from sqlalchemy import text
 
 from complaints import config as config_module
@@ -19,7 +20,6 @@ from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters.open311 import convert
 from complaints.canonical import RejectedRow
 from complaints.config import CONFIG_ENV, load_config
-from complaints.demo.api_server import ApiServer
 from complaints.ingest import ingest_channel
 from complaints.open311_export import requests_by_day, services, write_georeport_files
 from complaints.pseudonym import PHONE_MASK

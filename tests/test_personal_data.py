@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devtools.demo.api_server import ApiServer
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from adapter_fixtures import START, empty_sqlite_mis, hotline_csv, hotline_row, with_changes
 from complaints.adapters import ExtractRequest
 from complaints.config import load_config
-from complaints.demo.api_server import ApiServer
 from complaints.ingest import ingest_channel
 from complaints.overdue import compute_digest, publish_digest
 from complaints.pseudonym import NATIONAL_ID_MASK, PHONE_MASK, mask_personal_numbers, pseudonymise

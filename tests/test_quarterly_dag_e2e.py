@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
 def loaded_warehouse(airflow_db, tmp_path_factory):
     """All four channels of the demo year loaded by the ingest code (not through the daily DAGs,
     which test_daily_dags_e2e covers), and the connections the quarterly DAG reads."""
-    from complaints.demo.generate import generate_demo
+    from devtools.demo.generate import generate_demo
 
     data = tmp_path_factory.mktemp("quarterly") / "data"
     generate_demo(data)
@@ -35,8 +35,9 @@ def loaded_warehouse(airflow_db, tmp_path_factory):
 
 
 def _load_and_configure(engine, data: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch):
+    from devtools.demo.api_server import ApiServer
+
     from complaints.adapters import ExtractRequest
-    from complaints.demo.api_server import ApiServer
     from complaints.ingest import ingest_channel
 
     ensure_schema(engine)

@@ -16,13 +16,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from devtools.demo.api_server import ApiServer
 
 from adapter_fixtures import START, api_request
 from complaints import airflow_tasks
 from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters.http_client import mask_secrets
 from complaints.config import load_config
-from complaints.demo.api_server import ApiServer
 from complaints.ingest import IngestError, ingest_channel
 from complaints.paths import PROJECT_ROOT, SQL_DIR
 from complaints.warehouse import ensure_schema, make_engine

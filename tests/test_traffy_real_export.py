@@ -99,7 +99,7 @@ def test_the_real_export_loads_without_being_held_and_lists_its_unmapped_values(
 def test_the_demo_generator_writes_the_real_export_format_and_one_reader_reads_both(tmp_path: Path) -> None:
     import random
 
-    from complaints.demo import generate
+    from devtools.demo import generate
 
     real_bytes = REAL_EXPORT.read_bytes()
     request = _request(tmp_path)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from corpus import Case, all_cases
+from devtools.demo.api_server import ApiServer
 from sqlalchemy import Engine, inspect, text
 
 from complaints.adapters import ExtractRequest
 from complaints.config import load_config
-from complaints.demo.api_server import ApiServer
 from complaints.ingest import IngestError, QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine

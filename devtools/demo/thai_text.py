@@ -1,6 +1,6 @@
 """Thai phrase material for the demo generator: names, places, complaint texts and reports.
 
-Everything here is plain data. The generator (``complaints.demo.generate``) composes
+Everything here is plain data. The generator (``devtools.demo.generate``) composes
 descriptions as ``problem(place) + effect + request`` per category, and resolution reports
 that say what the unit did, so the quality rule of the indicator (a report that can answer
 the complainant) has something real to judge. Codes are the ones in ``pipeline.yaml``.

@@ -1,6 +1,6 @@
 """Run one benchmark case in this interpreter and print its figures as one JSON line.
 
-``python -m complaints.bench.probe CASE '{"arg": ...}'``. Peak RSS is this process's own
+``python -m devtools.bench.probe CASE '{"arg": ...}'``. Peak RSS is this process's own
 high-water mark (``ru_maxrss``), so each measurement's memory is measured on its own. With
 ``COMPLAINTS_BENCH_PROFILE=<file>`` the case runs under pyinstrument and its profile is written there.
 """
@@ -17,7 +17,7 @@ import sys
 def main() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.ERROR)
-    from complaints.bench.cases import CASES
+    from devtools.bench.cases import CASES
 
     name, arguments = sys.argv[1], json.loads(sys.argv[2])
     profile = os.environ.get("COMPLAINTS_BENCH_PROFILE")

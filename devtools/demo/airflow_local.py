@@ -1,10 +1,10 @@
 """`make airflow`: the whole Airflow (UI, scheduler, DAG processor, triggerer) on the embedded default.
 
-    python -m complaints.demo.airflow_local [--port 8080] [--airflow-home DIR] [--data-dir DIR]
+    python -m devtools.demo.airflow_local [--port 8080] [--airflow-home DIR] [--data-dir DIR]
                                             [--metadata-db URL] [--warehouse URL]
 
 Runs the components ``airflow standalone`` runs, each as its own ``airflow`` process, with
-the environment of ``complaints.demo.environment`` (the one `make demo` uses): the project's
+the environment of ``devtools.demo.environment`` (the one `make demo` uses): the project's
 ``dags/`` and ``plugins/``, the metadata database in SQLite under ``.airflow/`` (or the
 ``--metadata-db`` URL), the LocalExecutor, and the demo's connections (the warehouse in
 ``<data>/warehouse.sqlite`` unless ``--warehouse`` gives a SQLAlchemy URL). The demo sources
@@ -36,8 +36,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from complaints.demo.environment import AIRFLOW_HOME, API_TOKEN, airflow_env, demo_pseudonym_key
 from complaints.paths import PROJECT_ROOT, data_dir
+from devtools.demo.environment import AIRFLOW_HOME, API_TOKEN, airflow_env, demo_pseudonym_key
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH_KEYS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -111,7 +111,7 @@ def ensure_demo_sources(data: Path) -> bool:
     (data / "shared-drive").mkdir(parents=True, exist_ok=True)  # where the quarterly DAG publishes
     if all((data / name).exists() for name in DEMO_SOURCES):
         return False
-    from complaints.demo.generate import generate_demo
+    from devtools.demo.generate import generate_demo
 
     generate_demo(data)
     return True
@@ -400,7 +400,7 @@ def print_banner(api: AirflowApi, airflow_home: Path, data: Path, metadata: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m complaints.demo.airflow_local", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo.airflow_local", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"UI/API port on 127.0.0.1 ({DEFAULT_PORT})")
     parser.add_argument("--airflow-home", type=Path, default=AIRFLOW_HOME, help="AIRFLOW_HOME (.airflow/)")
     parser.add_argument("--data-dir", type=Path, default=None, help="COMPLAINTS_DATA_DIR (data/)")
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, help="seconds to wait for health")
     args = parser.parse_args(argv)
 
-    from complaints.demo.api_server import ApiServer
+    from devtools.demo.api_server import ApiServer
 
     home = args.airflow_home.resolve()
     data = (args.data_dir or data_dir()).resolve()
@@ -473,13 +473,17 @@ def running(
     what they started), and killed if it has not stopped after ``STOP_TIMEOUT_S``. For tests.
     """
     port = port or free_port()
-    args = [sys.executable, "-m", "complaints.demo.airflow_local", "--port", str(port)]
+    args = [sys.executable, "-m", "devtools.demo.airflow_local", "--port", str(port)]
     args += ["--airflow-home", str(airflow_home), "--data-dir", str(data), "--ready-timeout", str(timeout)]
     if metadata_db_url:
         args += ["--metadata-db", metadata_db_url]
     if warehouse_url:
         args += ["--warehouse", warehouse_url]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins"), **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)]),
+        **(extra_env or {}),
+    }
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         launcher = subprocess.Popen(

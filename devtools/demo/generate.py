@@ -1,6 +1,6 @@
 """Deterministic demo sources for fiscal year 2562 (1 Oct 2018 - 30 Sep 2019, Asia/Bangkok).
 
-``python -m complaints.demo.generate --out DIR [--seed 2562]`` writes::
+``python -m devtools.demo.generate --out DIR [--seed 2562]`` writes::
 
     DIR/sources/mis.sqlite              MIS source DB (complaints + action log), naive Bangkok times
     DIR/inbox/1555/1555_YYYYMMDD.csv    1555 hotline daily exports (UTF-8 BOM / UTF-8 / cp874), a few .xlsx
@@ -45,9 +45,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from complaints.config import load_config, normalise_category
-from complaints.demo import thai_text as tt
-from complaints.demo.mis_schema import create_mis_schema
 from complaints.thai_time import BANGKOK, BE_OFFSET
+from devtools.demo import thai_text as tt
+from devtools.demo.mis_schema import create_mis_schema
 
 DEFAULT_SEED = 2562
 
@@ -1800,7 +1800,7 @@ def generate_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> DemoSummary:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m complaints.demo.generate",
+        prog="python -m devtools.demo.generate",
         description=__doc__.split("\n")[0],
     )
     parser.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")

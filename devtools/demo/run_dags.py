@@ -1,6 +1,6 @@
 """Run the DAGs through Airflow (``dag.test``) for `make demo`: a worker that takes jobs from a queue.
 
-``python -m complaints.demo.run_dags QUEUE_DIR WORKER``: `make demo` starts two such workers (the
+``python -m devtools.demo.run_dags QUEUE_DIR WORKER``: `make demo` starts two such workers (the
 machine's two cores), each with its own Airflow metadata database, over one queue of jobs
 (``write_jobs``): a channel's daily DAG month by month, a quarterly cut-off, the overdue digest,
 a delivery the quality gate holds. A job is claimed by renaming its file.

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, text
 
 from complaints.adapters.mis import COMPLAINT_COLUMNS
 from complaints.config import load_config
-from complaints.demo import generate as demo
-from complaints.demo.mis_schema import create_mis_schema
 from complaints.paths import read_sql
+from devtools.demo import generate as demo
+from devtools.demo.mis_schema import create_mis_schema
 
 POOL_SIZE = 4000
 # The day the synthetic exports are dated: after every status change of fiscal year 2562.

@@ -62,9 +62,9 @@ def ingest_naive(warehouse_url: str, data_dir: str) -> dict:
     import pandas as pd
 
     from complaints.adapters import hotline_1555
-    from complaints.bench.synth import HOTLINE_FILE
     from complaints.validation import records_frame, validate_records
     from complaints.warehouse import make_engine
+    from devtools.bench.synth import HOTLINE_FILE
 
     engine = make_engine(warehouse_url)
     started = time.perf_counter()
@@ -85,9 +85,9 @@ def copy_floor(warehouse_url: str, data_dir: str) -> dict:
     """The floor: PostgreSQL's own COPY of the same file into an unindexed table of text columns."""
     from sqlalchemy import Column, MetaData, Table, Text
 
-    from complaints.bench.synth import HOTLINE_FILE
-    from complaints.demo.generate import HOTLINE_HEADERS
     from complaints.warehouse import make_engine
+    from devtools.bench.synth import HOTLINE_FILE
+    from devtools.demo.generate import HOTLINE_HEADERS
 
     engine = make_engine(warehouse_url)
     columns = [Column(f"c{n}", Text) for n in range(len(HOTLINE_HEADERS))]

@@ -8,8 +8,8 @@ so a year takes minutes instead of 1,825 runs), then the quarterly DAG for the t
 cut-offs, the overdue digest, and one late 1555 delivery that the quality gate holds.
 
 Two worker processes (the machine's two cores) take these runs from one queue
-(:mod:`complaints.demo.run_dags`), each with its own copy of the migrated metadata database
-(SQLite has one writer at a time). A local SMTP server (:mod:`complaints.demo.mail_sink`)
+(:mod:`devtools.demo.run_dags`), each with its own copy of the migrated metadata database
+(SQLite has one writer at a time). A local SMTP server (:mod:`devtools.demo.mail_sink`)
 receives the quality-gate alert and the digest's summary and keeps them as ``.eml`` files.
 Each phase's time is printed at the end.
 """
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import yaml
 
-from complaints.demo.environment import AIRFLOW_HOME, API_TOKEN, airflow_env, demo_pseudonym_key
 from complaints.paths import PROJECT_ROOT, data_dir
 from complaints.publish import DIGEST_FOLDER
 from complaints.quarterly import GEOREPORT_FOLDER
+from devtools.demo.environment import AIRFLOW_HOME, API_TOKEN, airflow_env, demo_pseudonym_key
 
 DEMO_START = "2018-10-01"
 DEMO_END = "2019-11-01"  # status updates of the fiscal year keep arriving in October
@@ -93,7 +93,7 @@ def run_workers(queue: Path, env: dict[str, str], out_dir: Path) -> list[str]:
     for worker in WORKERS:
         worker_env = {**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{worker_db(worker)}"}
         log = (out_dir / f"airflow-{worker}.log").open("a", encoding="utf-8")
-        args = [sys.executable, "-m", "complaints.demo.run_dags", str(queue), worker]
+        args = [sys.executable, "-m", "devtools.demo.run_dags", str(queue), worker]
         procs.append((worker, log, subprocess.Popen(args, env=worker_env, stdout=log, stderr=subprocess.STDOUT)))
     failures = []
     for worker, log, proc in procs:
@@ -192,11 +192,11 @@ def print_summary(data: Path, out_dir: Path, mails: list[Path], phases: Phases, 
 def main() -> None:
     started = time.monotonic()
     from complaints.config import load_config
-    from complaints.demo.api_server import ApiServer
-    from complaints.demo.generate import generate_demo, write_held_hotline_delivery
-    from complaints.demo.mail_sink import MailSink
-    from complaints.demo.run_dags import write_jobs
     from complaints.report.fonts import thai_font
+    from devtools.demo.api_server import ApiServer
+    from devtools.demo.generate import generate_demo, write_held_hotline_delivery
+    from devtools.demo.mail_sink import MailSink
+    from devtools.demo.run_dags import write_jobs
 
     font = thai_font()  # before any work: a missing report font fails now, not at the publish step
     phases = Phases()

@@ -4,7 +4,7 @@ Both run Airflow with this environment: the project's ``dags/`` and ``plugins/``
 metadata database in SQLite under ``.airflow/`` (unless a URL is given), a SQLite warehouse
 and the local folders under the data directory, and the connections the DAGs read, given as
 ``AIRFLOW_CONN_<ID>`` variables pointing at the demo sources: the MIS in SQLite and the
-LINE/Facebook APIs served by ``complaints.demo.api_server`` on 127.0.0.1.
+LINE/Facebook APIs served by ``devtools.demo.api_server`` on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def airflow_env(
         AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DEFAULT_TIMEZONE="Asia/Bangkok",
-        PYTHONPATH=str(PROJECT_ROOT / "plugins"),
+        PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)]),  # devtools: the demo workers
         COMPLAINTS_DATA_DIR=str(data),
         GX_ANALYTICS_ENABLED="False",
     )

@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.schema import CreateSchema, DropSchema
 
-from complaints.bench import synth
 from complaints.paths import read_sql
+from devtools.bench import synth
 
-PROJECT = Path(__file__).resolve().parents[3]
+PROJECT = Path(__file__).resolve().parents[2]
 # The baseline of the DAG-parse table (see minimal_dag.py).
 MINIMAL_DAG = "minimal DAG (one @task, no project code)"
 DEFAULT_PG = os.environ.get("COMPLAINTS_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -41,11 +41,11 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 def probe(case: str, profile: Path | None = None, **arguments: Any) -> dict[str, Any]:
     """One measurement in a fresh interpreter; its last stdout line is the JSON figures."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT / "plugins")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT / "plugins"), str(PROJECT)])}
     if profile:
         env["COMPLAINTS_BENCH_PROFILE"] = str(profile)
     done = subprocess.run(
-        [sys.executable, "-m", "complaints.bench.probe", case, json.dumps(arguments)],
+        [sys.executable, "-m", "devtools.bench.probe", case, json.dumps(arguments)],
         capture_output=True,
         text=True,
         env=env,
@@ -733,7 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["load_at_end"] = os.getloadavg()[0]
     # the arguments as given (sizes as the parsed lists, so an empty list reads "--x-sizes=")
     given = list(sys.argv[1:] if argv is None else argv)
-    command = "python -m complaints.bench " + " ".join(shlex.quote(arg) for arg in given)
+    command = "python -m devtools.bench " + " ".join(shlex.quote(arg) for arg in given)
     results["command"] = command
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))

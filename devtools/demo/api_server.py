@@ -25,7 +25,7 @@ paths: ``{("line", 2): "error"}`` answers 500 forever, ``"malformed"`` answers a
 is not JSON, ``"slow"`` answers only after ``slow_seconds`` (longer than a client's read timeout).
 ``hit_times`` keeps when each page was asked for, so a test can see a client's backoff.
 
-    python -m complaints.demo.api_server --data-dir DIR [--port N] [--token T] [--no-flaky]
+    python -m devtools.demo.api_server --data-dir DIR [--port N] [--token T] [--no-flaky]
 
 prints the base URL on one line and serves until it is killed.
 """

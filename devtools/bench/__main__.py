@@ -1,0 +1,5 @@
+import sys
+
+from devtools.bench.run import main
+
+sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from complaints.bench.run import main
-
-sys.exit(main())
