@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo airflow test bench lint format lock clean system-deps
+.PHONY: venv demo airflow scale-demo test bench lint format lock clean system-deps
 SYSTEM_PACKAGES := fonts-thai-tlwg poppler-utils samba smbclient libpango-1.0-0 libpangoft2-1.0-0 chromium
 
 $(STAMP): requirements.txt constraints.txt
@@ -27,6 +27,11 @@ demo: venv
 AIRFLOW_PORT ?= 8080
 airflow: venv
 	$(PY) -m complaints.demo.airflow_local --port $(AIRFLOW_PORT)
+
+# docker-compose.yaml's topology as processes here: PostgreSQL metadata, Redis, two Celery workers
+# (PostgreSQL and Redis on 127.0.0.1); checked against the embedded run. See README "Scaling out".
+scale-demo: venv
+	PYTHONPATH=$(CURDIR)/plugins:$(CURDIR) $(PY) -m devtools.scale_demo
 
 test: venv
 	$(PY) -m pytest

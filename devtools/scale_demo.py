@@ -22,7 +22,8 @@ cut-off, and checks that
 * the warehouse holds what the embedded default produces for the same runs: the same runs
   through ``dag.test()`` (``complaints.demo.run_dags.run``, as `make demo` runs them) with a
   SQLite metadata database and a SQLite warehouse, compared table by table without the
-  columns that name a batch or hold a wall-clock time (``RUN_SPECIFIC_COLUMNS``).
+  columns that name a batch or hold a wall-clock time (``RUN_SPECIFIC_COLUMNS``; inside the
+  stored indicator's JSON, ``JSON_COLUMNS``).
 
 Both runs read copies of one set of generated demo sources and use one pseudonymisation key.
 Everything started here is stopped by process id at the end (the LocalAirflow of `make
@@ -126,6 +127,12 @@ RUN_SPECIFIC_COLUMNS: dict[str, dict[str, str]] = {
     "ingest_batch": {"batch_id": "drop", "finished_at": "drop"},
     "ingested_file": {"batch_id": "drop", "ingested_at": "drop"},
     "indicator_snapshot": {"computed_at": "drop"},
+}
+# JSON columns compared as parsed JSON, with the wall-clock keys inside (at any depth) reduced
+# to whether they are set: the stored indicator's computed_at and each channel's
+# last_successful_load (the finished_at of its newest batch).
+JSON_COLUMNS: dict[str, dict[str, frozenset[str]]] = {
+    "indicator_snapshot": {"result_json": frozenset({"computed_at", "last_successful_load"})},
 }
 FLOAT_DIGITS = 9  # DOUBLE PRECISION read back from PostgreSQL and SQLite
 
@@ -233,11 +240,15 @@ def dedicated_database(pg_admin_url: str, name: str) -> Iterator[str]:
 
 
 def delete_queue(broker_url: str, queue: str) -> None:
-    """The run's Celery queue and its binding in Redis (kombu's key names)."""
+    """Every Redis key of the run's Celery queue: the list and kombu's bindings (their names
+    differ between kombu versions, all hold the queue's name, which is unique to the run)."""
     import redis
 
     with suppress(Exception):
-        redis.Redis.from_url(broker_url, socket_connect_timeout=3).delete(queue, f"_kombu.binding.{queue}")
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=3)
+        keys = list(client.scan_iter(match=f"*{queue}*"))
+        if keys:
+            client.delete(*keys)
 
 
 def celery_nodes(broker_url: str, timeout: float = 1.0) -> set[str]:
@@ -536,6 +547,22 @@ def _value(value: Any, data_dirs: tuple[str, ...]) -> Any:
     return value
 
 
+def _json_value(value: Any, wall_clock: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: (v is not None) if k in wall_clock else _json_value(v, wall_clock) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v, wall_clock) for v in value]
+    return value
+
+
+def _column_value(value: Any, rule: str | None, wall_clock: frozenset[str] | None, data_dirs: tuple[str, ...]) -> Any:
+    if rule == "is_set":
+        return value is not None
+    if wall_clock is not None and value is not None:
+        return json.dumps(_json_value(json.loads(value), wall_clock), sort_keys=True, ensure_ascii=False)
+    return _value(value, data_dirs)
+
+
 def warehouse_rows(url: str, data_dir: Path) -> dict[str, Counter[tuple]]:
     """Each warehouse table's rows, without ``RUN_SPECIFIC_COLUMNS``, as comparable values."""
     from sqlalchemy import MetaData, create_engine, select
@@ -548,16 +575,12 @@ def warehouse_rows(url: str, data_dir: Path) -> dict[str, Counter[tuple]]:
         meta.reflect(engine)
         with engine.connect() as conn:
             for name, table in sorted(meta.tables.items()):
-                rules = RUN_SPECIFIC_COLUMNS.get(name, {})
+                rules, json_columns = RUN_SPECIFIC_COLUMNS.get(name, {}), JSON_COLUMNS.get(name, {})
                 columns = sorted(c.name for c in table.columns if rules.get(c.name) != "drop")
                 rows: Counter[tuple] = Counter()
                 for row in conn.execute(select(*(table.c[c] for c in columns))).mappings():
-                    rows[
-                        tuple(
-                            (c, row[c] is not None if rules.get(c) == "is_set" else _value(row[c], data_dirs))
-                            for c in columns
-                        )
-                    ] += 1
+                    values = (_column_value(row[c], rules.get(c), json_columns.get(c), data_dirs) for c in columns)
+                    rows[tuple(zip(columns, values, strict=True))] += 1
                 tables[name] = rows
     finally:
         engine.dispose()
