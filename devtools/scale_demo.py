@@ -28,8 +28,9 @@ cut-off, and checks that
 Both runs read copies of one set of generated demo sources and use one pseudonymisation key.
 Everything started here is stopped by process id at the end (the LocalAirflow of `make
 airflow`); the databases created here are dropped and the run's Redis queue deleted. Exit
-status 0 when every check passed, 1 when one failed, 2 when PostgreSQL or Redis is not
-reachable.
+status 0 when every check passed, 1 when one failed (or the quarterly report's Thai font is
+missing: `make system-deps`; ``--no-quarterly`` runs the daily DAGs only), 2 when PostgreSQL
+or Redis is not reachable.
 
 Where a database URL is given, that database is used as it is and left in place (the test
 creates and drops its own). Redis: ``redis://127.0.0.1:6379/0`` unless ``--broker``; each run
@@ -45,6 +46,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -351,6 +353,22 @@ class CeleryAirflow(LocalAirflow):
         }
         for hostname in worker_hostnames:
             self.plan[hostname] = (worker_command(hostname), worker_env(env, hostname))
+
+    def migrate(self) -> None:
+        """docker-compose.yaml's init service: its command, run to the end before the others start."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_dir / "db-migrate.log"
+        with log_file.open("ab") as log:
+            code = subprocess.run(
+                [sys.executable, "-m", "airflow", *COMMANDS[MIGRATE_SERVICE]],
+                env=self.env,
+                cwd=PROJECT_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=600,
+            ).returncode
+        if code:
+            raise RuntimeError(f"{' '.join(COMMANDS[MIGRATE_SERVICE])} failed (exit {code}); see {log_file}")
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -745,6 +763,9 @@ def main(argv: list[str] | None = None) -> int:
     work = (args.work_dir or Path(tempfile.mkdtemp(prefix="scale-demo-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    # Ctrl-C or SIGTERM: unwind, so that the components are stopped and the databases dropped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
         name = f"scale_demo_{secrets.token_hex(4)}"
         metadata = args.metadata_db or stack.enter_context(_database(args, f"{name}_airflow"))
@@ -764,6 +785,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep and not report["problems"] and args.work_dir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if report["problems"] else 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextmanager
