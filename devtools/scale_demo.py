@@ -30,7 +30,7 @@ Everything started here is stopped by process id at the end (the LocalAirflow of
 airflow`); the databases created here are dropped and the run's Redis queue deleted. Exit
 status 0 when every check passed, 1 when one failed (or the quarterly report's Thai font is
 missing: `make system-deps`; ``--no-quarterly`` runs the daily DAGs only), 2 when PostgreSQL
-or Redis is not reachable.
+or Redis is not reachable, 130 when interrupted (Ctrl-C, SIGTERM: it stops what it started first).
 
 Where a database URL is given, that database is used as it is and left in place (the test
 creates and drops its own). Redis: ``redis://127.0.0.1:6379/0`` unless ``--broker``; each run
@@ -766,18 +766,24 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C or SIGTERM: unwind, so that the components are stopped and the databases dropped.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    with ExitStack() as stack:
-        name = f"scale_demo_{secrets.token_hex(4)}"
-        metadata = args.metadata_db or stack.enter_context(_database(args, f"{name}_airflow"))
-        warehouse = args.warehouse or stack.enter_context(_database(args, f"{name}_warehouse"))
-        report = run_demo(
-            work,
-            metadata_db_url=metadata,
-            warehouse_url=warehouse,
-            broker_url=args.broker,
-            timeout=args.timeout,
-            quarterly=not args.no_quarterly,
+    try:
+        with ExitStack() as stack:
+            name = f"scale_demo_{secrets.token_hex(4)}"
+            metadata = args.metadata_db or stack.enter_context(_database(args, f"{name}_airflow"))
+            warehouse = args.warehouse or stack.enter_context(_database(args, f"{name}_warehouse"))
+            report = run_demo(
+                work,
+                metadata_db_url=metadata,
+                warehouse_url=warehouse,
+                broker_url=args.broker,
+                timeout=args.timeout,
+                quarterly=not args.no_quarterly,
+            )
+    except KeyboardInterrupt as exc:
+        print(
+            f"scale demo interrupted ({exc or 'Ctrl-C'}); what it started is stopped; work dir {work}", file=sys.stderr
         )
+        return 130
     if args.report:
         args.report.write_text(json.dumps(report, indent=1, default=_json_default), encoding="utf-8")
     print_summary(report)
