@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha25
 
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: venv demo airflow test test-deps bench bench-quick lint format lock clean
+.PHONY: venv demo airflow scale-demo test test-deps test-scale bench bench-quick lint format lock clean
 # Debian packages that only tests need: a real smbd and smbclient for the SMB share, Chromium for
 # the browser check of the Airflow UI. `make demo` needs none of them (fonts come from PyPI).
 TEST_PACKAGES := samba smbclient chromium
@@ -30,11 +30,20 @@ AIRFLOW_PORT ?= 8080
 airflow: venv
 	$(PY) -m devtools.demo.airflow_local --port $(AIRFLOW_PORT)
 
+# docker-compose.yaml's topology as processes here: PostgreSQL metadata, Redis, two Celery workers
+# (PostgreSQL and Redis on 127.0.0.1); checked against the embedded run. See README "Scaling out".
+scale-demo: venv
+	PYTHONPATH=$(CURDIR)/plugins:$(CURDIR) $(PY) -m devtools.scale_demo
+
 # Installs the missing TEST_PACKAGES first when run as root (as on CI); otherwise the tests that
 # need them are skipped, each with its reason in the summary (-rs).
-PYTEST_ARGS ?= -n auto --dist loadscope
+# The scale-out test (marker celery, ~7 min of its own) runs in `make test-scale`; CI runs both.
+PYTEST_ARGS ?= -n auto --dist loadscope -m "not celery"
 test: venv test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-scale: venv
+	$(PY) -m pytest -m celery tests/test_scale_out.py
 
 test-deps:
 	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -121,8 +121,9 @@ def drop_hotline_file(data_dir: Path, name: str, rows: list[dict[str, str]]) -> 
 
 def empty_sqlite_mis(data_dir: Path) -> str:
     """URL of a new SQLite MIS database ``<data_dir>/mis.sqlite`` with the MIS schema and no rows."""
-    from devtools.demo.mis_schema import create_mis_schema
     from sqlalchemy import create_engine
+
+    from devtools.demo.mis_schema import create_mis_schema
 
     url = f"sqlite:///{data_dir / 'mis.sqlite'}"
     engine = create_engine(url)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from devtools.demo.api_server import ApiServer
 
 from adapter_fixtures import DELETE, END, KEY, START, api_request, read_interval, with_changes, write_source
 from complaints.adapters import ExtractRequest, SourceError
@@ -16,6 +15,7 @@ from complaints.adapters.http_client import JsonPage
 from complaints.canonical import CANONICAL_COLUMNS
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
+from devtools.demo.api_server import ApiServer
 
 TOKEN = "fb-page-access-token"
 

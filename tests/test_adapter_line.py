@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from devtools.demo.api_server import ApiServer
 
 from adapter_fixtures import END, KEY, START, api_request, read_interval, with_changes, write_source
 from complaints.adapters import ExtractRequest, SourceError
@@ -16,6 +15,7 @@ from complaints.adapters import line as line_adapter
 from complaints.canonical import CANONICAL_COLUMNS
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
+from devtools.demo.api_server import ApiServer
 
 TOKEN = "line-channel-token"
 

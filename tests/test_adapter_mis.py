@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from devtools.demo.mis_schema import create_mis_schema
 from sqlalchemy import create_engine, text
 
 from adapter_fixtures import empty_sqlite_mis, read_interval
@@ -22,6 +21,7 @@ from complaints.config import load_config
 from complaints.ingest import ingest_channel
 from complaints.pseudonym import pseudonymise
 from complaints.thai_time import BANGKOK
+from devtools.demo.mis_schema import create_mis_schema
 from invariants import assert_conservation
 
 KEY = "test-pseudonym-key"

@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from devtools.demo.api_server import ApiServer
 from sqlalchemy import text
 
 from complaints import warehouse
@@ -32,6 +31,7 @@ from complaints.ingest import QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY, bkk
+from devtools.demo.api_server import ApiServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HEADER = list(traffy.COLUMNS)

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devtools.demo.airflow_local import AirflowApi, running
 from sqlalchemy import create_engine, text
 
 from conftest import PROJECT_ROOT
+from devtools.demo.airflow_local import AirflowApi, running
 
 pytestmark = [pytest.mark.airflow]
 

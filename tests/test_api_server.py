@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+
 from devtools.demo.api_server import ApiServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from devtools.demo.api_server import ApiServer, _facebook_sort_key, _line_sort_key
 from sqlalchemy import text
 
 from complaints.adapters import ExtractRequest, load_adapter
@@ -27,6 +26,7 @@ from complaints.config import load_config
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import make_engine
 from conftest import PROJECT_ROOT, PSEUDONYM_KEY
+from devtools.demo.api_server import ApiServer, _facebook_sort_key, _line_sort_key
 from invariants import assert_conservation
 
 pytestmark = pytest.mark.postgres

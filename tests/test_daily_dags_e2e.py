@@ -92,6 +92,7 @@ def pipeline_env(airflow_db, demo_sources, pg_url, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def daily_dags():
     from airflow.dag_processing.dagbag import DagBag
+
     from devtools.demo.run_dags import allow_runs_from
 
     bag = DagBag(str(Path(__file__).resolve().parents[1] / "dags"))

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from devtools.demo.generate import DemoSummary, generate_demo
 from openpyxl import load_workbook
 
 from complaints import config
 from complaints.thai_time import DateParseError, parse_be_datetime
+from devtools.demo.generate import DemoSummary, generate_demo
 
 # The published FY2562 table (shared/docs/indicator.md), typed in here on purpose.
 PUBLISHED = {

@@ -10,9 +10,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from devtools.demo.generate import write_held_hotline_delivery
-from devtools.demo.mail_sink import MailSink
-from devtools.demo.run_dags import take_job, write_jobs
 from sqlalchemy import text
 
 from complaints.adapters import ExtractRequest
@@ -21,6 +18,9 @@ from complaints.ingest import QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY
+from devtools.demo.generate import write_held_hotline_delivery
+from devtools.demo.mail_sink import MailSink
+from devtools.demo.run_dags import take_job, write_jobs
 
 
 def test_mail_sent_through_the_airflow_smtp_hook_is_saved_as_an_eml_file(tmp_path, monkeypatch):

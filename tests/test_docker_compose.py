@@ -252,3 +252,36 @@ def test_every_connection_the_dags_read_is_provided(airflow_services):
     for name, service in airflow_services.items():
         missing = [var for var in needed if var not in environment(service)]
         assert missing == [], f"{name} lacks {missing}"
+
+
+# -- the same topology without containers (`make scale-demo`) -------------------------------
+
+
+def test_the_scale_demo_runs_the_commands_of_the_compose_services(airflow_services):
+    """``devtools.scale_demo`` starts each Airflow service of the compose file with the same
+    ``airflow`` command, and as many workers; a new service or command shows up here."""
+    from devtools import scale_demo
+
+    assert {name: command(s) for name, s in airflow_services.items()} == {
+        name: " ".join(args) for name, args in scale_demo.COMMANDS.items()
+    }
+    assert airflow_services[scale_demo.WORKER_SERVICE]["deploy"]["replicas"] == scale_demo.WORKERS
+    base = scale_demo.COMMANDS[scale_demo.WORKER_SERVICE]
+    worker = scale_demo.worker_command("worker-1")
+    assert worker[: len(base)] == base
+    # The only addition: two workers on one machine need a Celery hostname each.
+    assert [a for a in worker[len(base) :] if a.startswith("-")] == list(scale_demo.PER_MACHINE_WORKER_OPTIONS)
+
+
+def test_the_scale_demo_sets_the_topology_settings_the_compose_file_sets(airflow_services, tmp_path):
+    from devtools import scale_demo
+
+    stack = scale_demo.Stack(tmp_path, "postgresql://m/airflow", "postgresql://w/complaints", "redis://r:6379/0")
+    env = scale_demo.celery_env(stack, "http://127.0.0.1:1", 8080, tmp_path / "pipeline.yaml")
+    assert all(env.get(key) for key in scale_demo.TOPOLOGY_SETTINGS)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == scale_demo.EXECUTOR
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://m/airflow"  # beside the metadata, as there
+    for name, service in airflow_services.items():
+        compose_env = environment(service)
+        assert [key for key in scale_demo.TOPOLOGY_SETTINGS if key not in compose_env] == [], name
+        assert compose_env["AIRFLOW__CORE__EXECUTOR"] == scale_demo.EXECUTOR, name

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.demo.api_server import ApiServer
 from sqlalchemy import text
 
 from adapter_fixtures import api_request, day_request, drop_hotline_file, hotline_row, write_source
@@ -20,6 +19,7 @@ from complaints.adapters._common import interval_part
 from complaints.canonical import CanonicalComplaint, ExtractedBatch, StatusEvent
 from complaints.ingest import IngestError, ingest_channel, process_batch
 from complaints.thai_time import BANGKOK
+from devtools.demo.api_server import ApiServer
 from invariants import assert_conservation
 
 TOKEN = "fault-test-token"

@@ -16,10 +16,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from devtools.demo.airflow_local import running
 from sqlalchemy import create_engine, make_url, text
 
 from conftest import PG_ADMIN_URL
+from devtools.demo.airflow_local import running
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
 

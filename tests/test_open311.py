@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from devtools.demo.api_server import ApiServer
 from sqlalchemy import text
 
 from complaints import config as config_module
@@ -25,6 +24,7 @@ from complaints.open311_export import requests_by_day, services, write_georeport
 from complaints.pseudonym import PHONE_MASK
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
+from devtools.demo.api_server import ApiServer
 from test_indicator_compute import indicator_warehouse, load, matter
 
 START = datetime(2019, 1, 15, tzinfo=BANGKOK)

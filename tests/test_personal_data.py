@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.demo.api_server import ApiServer
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from adapter_fixtures import START, empty_sqlite_mis, hotline_csv, hotline_row, with_changes
@@ -32,6 +31,7 @@ from complaints.quarterly import compute_and_store, publish_georeport, render_an
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY
+from devtools.demo.api_server import ApiServer
 from test_adapter_facebook import _post
 from test_adapter_line import _event
 from test_adapter_mis import _complaint, _insert

@@ -35,10 +35,9 @@ def loaded_warehouse(airflow_db, tmp_path_factory):
 
 
 def _load_and_configure(engine, data: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch):
-    from devtools.demo.api_server import ApiServer
-
     from complaints.adapters import ExtractRequest
     from complaints.ingest import ingest_channel
+    from devtools.demo.api_server import ApiServer
 
     ensure_schema(engine)
     with ApiServer(data, token="t", flaky=False) as server:

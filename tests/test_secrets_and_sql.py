@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from devtools.demo.api_server import ApiServer
 
 from adapter_fixtures import START, api_request
 from complaints import airflow_tasks
@@ -27,6 +26,7 @@ from complaints.ingest import IngestError, ingest_channel
 from complaints.paths import PROJECT_ROOT, SQL_DIR
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY
+from devtools.demo.api_server import ApiServer
 
 SECRET_TOKEN = "tok3n-Sup3rSecret-9f8e7d"
 SECRET_PASSWORD = "pa55-Sup3rSecret-1a2b3c"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from corpus import Case, all_cases
-from devtools.demo.api_server import ApiServer
 from sqlalchemy import Engine, inspect, text
 
 from complaints.adapters import ExtractRequest
@@ -24,6 +23,7 @@ from complaints.ingest import IngestError, QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from conftest import PSEUDONYM_KEY
+from devtools.demo.api_server import ApiServer
 
 CASES = all_cases()
 TOKEN = "hostile-corpus-token"
