@@ -64,6 +64,7 @@ from complaints.config import load_config
 from complaints.errors import IngestError, QualityGateError
 from complaints.paths import data_dir, read_sql
 from complaints.thai_time import BANGKOK
+from complaints.vocabulary import BatchOutcome
 
 log = logging.getLogger(__name__)
 
@@ -486,7 +487,8 @@ def held_batches(
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                text(read_sql("alerts/rejected_batches_since.sql")), {"channel": channel, "since": since_utc}
+                text(read_sql("alerts/rejected_batches_since.sql")),
+                {"channel": channel, "since": since_utc, "rejected": BatchOutcome.REJECTED.value},
             ).mappings()
             return [
                 {

@@ -31,6 +31,7 @@ from complaints.canonical import (
 from complaints.config import load_config
 from complaints.errors import HeldBatch, IngestError, QualityGateError
 from complaints.validation import split_duplicates, validate_records
+from complaints.vocabulary import BatchOutcome
 from complaints.warehouse import BatchLedger, find_ingested_file, find_newer_delivery, write_batch
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class BatchReport:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
-    outcome: str
+    outcome: BatchOutcome
     message: str | None = None
     # The batch's validation page in the Data Docs site (None when nothing was validated)
     data_docs_path: str | None = None
@@ -141,7 +142,9 @@ def superseded_delivery(engine: Engine, ledger_base: dict[str, Any], file_name: 
         return None
     message = f"older content of {file_name}, replaced by the correction in batch {newer['batch_id']}: not reloaded"
     log.warning("%s: %s", ledger_base["source_part"], message)
-    return BatchReport(ledger_base["batch_id"], ledger_base["source_part"], 0, 0, 0, "duplicate_delivery", message)
+    return BatchReport(
+        ledger_base["batch_id"], ledger_base["source_part"], 0, 0, 0, BatchOutcome.DUPLICATE_DELIVERY, message
+    )
 
 
 def process_batch(
@@ -178,12 +181,12 @@ def process_batch(
                 rows_read=0,
                 rows_loaded=0,
                 rows_quarantined=0,
-                outcome="duplicate_delivery",
+                outcome=BatchOutcome.DUPLICATE_DELIVERY,
                 message=message,
             )
             write(engine, ledger, [], [], [])
             log.warning("%s: %s", batch.source_part, message)
-            return BatchReport(batch_id, batch.source_part, 0, 0, 0, "duplicate_delivery", message)
+            return BatchReport(batch_id, batch.source_part, 0, 0, 0, BatchOutcome.DUPLICATE_DELIVERY, message)
         if earlier:
             superseded = superseded_delivery(engine, ledger_base, file_name)
             if superseded:
@@ -232,13 +235,21 @@ def process_batch(
             rows_read=rows_read,
             rows_loaded=0,
             rows_quarantined=len(quarantined) + len(held),
-            outcome="rejected",
+            outcome=BatchOutcome.REJECTED,
             message=message,
             status_events_held=len(held_events),
         )
         write(engine, ledger, [], [], quarantined + held, held_events=held_events)
         return BatchReport(
-            batch_id, batch.source_part, rows_read, 0, ledger.rows_quarantined, "rejected", message, docs_page, unmapped
+            batch_id,
+            batch.source_part,
+            rows_read,
+            0,
+            ledger.rows_quarantined,
+            BatchOutcome.REJECTED,
+            message,
+            docs_page,
+            unmapped,
         )
 
     loaded_ids = {rec["source_id"] for rec in validation.valid}
@@ -249,7 +260,7 @@ def process_batch(
         if rec["source_id"] not in explicit_ids:
             events.extend(derived_status_events(rec))
 
-    outcome = "loaded_with_warnings" if quarantined else "loaded"
+    outcome = BatchOutcome.LOADED_WITH_WARNINGS if quarantined else BatchOutcome.LOADED
     message = None
     if quarantined:
         message = f"{len(quarantined)} of {rows_read} rows quarantined ({share:.1%})"
@@ -382,7 +393,7 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
             report = process_batch(request, batch, engine, write=_recorder(calls))
             summary.batches.append(report)
             after = None
-            if report.outcome != "rejected":
+            if report.outcome != BatchOutcome.REJECTED:
                 after = partial(adapter.after_load, request, part, batch)
             if len(calls) > 1:
                 raise RuntimeError(f"{part}: process_batch wrote {len(calls)} times; a batch is one write")
@@ -392,7 +403,9 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
         loader.close()
         if any(b.data_docs_path for b in summary.batches):
             _build_data_docs(request)
-    rejected = tuple(HeldBatch(b.source_part, b.message or "") for b in summary.batches if b.outcome == "rejected")
+    rejected = tuple(
+        HeldBatch(b.source_part, b.message or "") for b in summary.batches if b.outcome == BatchOutcome.REJECTED
+    )
     if summary.unreadable_parts or rejected:
         error = QualityGateError if rejected and not summary.unreadable_parts else IngestError
         raise error(

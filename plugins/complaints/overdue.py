@@ -47,11 +47,12 @@ from complaints.indicator.business_calendar import (
     end_of_day_bound,
     ensure_calendar,
 )
-from complaints.indicator.compute import COVERING_OUTCOMES, NO_UNIT_NAME_TH, run_query
+from complaints.indicator.compute import NO_UNIT_NAME_TH, run_query
 from complaints.indicator.rubric import Rubric, load_rubric
 from complaints.paths import TEMPLATES_DIR, read_sql
 from complaints.report.render import short_name
 from complaints.thai_time import BANGKOK, thai_date
+from complaints.vocabulary import COVERING_OUTCOMES
 
 log = logging.getLogger(__name__)
 

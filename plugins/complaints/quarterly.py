@@ -17,9 +17,10 @@ from sqlalchemy import Engine, text
 from complaints.config import load_config
 from complaints.fiscal import fiscal_quarter, fiscal_year_be
 from complaints.indicator.business_calendar import end_of_day_bound
-from complaints.indicator.compute import COVERING_OUTCOMES, compute_indicator, run_query
+from complaints.indicator.compute import compute_indicator, run_query
 from complaints.indicator.result import IndicatorResult, result_from_json, result_to_json
 from complaints.paths import read_sql
+from complaints.vocabulary import COVERING_OUTCOMES
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from complaints.canonical import CANONICAL_COLUMNS, CanonicalComplaint, StatusEv
 from complaints.config import UNMAPPED, UNMAPPED_NAMES, load_config
 from complaints.paths import read_sql
 from complaints.thai_time import BANGKOK
+from complaints.vocabulary import BatchOutcome
 
 
 def make_engine(url: str) -> Engine:
@@ -208,7 +209,7 @@ class BatchLedger:
     rows_loaded: int
     rows_quarantined: int
     checksum: str | None
-    outcome: str  # loaded | loaded_with_warnings | rejected | duplicate_delivery
+    outcome: BatchOutcome
     message: str | None
     status_events_held: int = 0  # status changes for complaints the batch did not load (held_status_event)
     content_sha256: str | None = None  # sha256 of the rows as read, for every batch (checksum: a file's bytes)
@@ -292,7 +293,7 @@ def _write_batch(
             "finished_at": now,
         },
     )
-    if file_name and ledger.checksum and ledger.outcome != "rejected":
+    if file_name and ledger.checksum and ledger.outcome != BatchOutcome.REJECTED:
         conn.execute(
             text(sql("insert_ingested_file")),
             {

@@ -4,6 +4,6 @@
 SELECT batch_id, source_part, rows_read, rows_quarantined, message, finished_at
   FROM ingest_batch
  WHERE channel = :channel
-   AND outcome = 'rejected'
+   AND outcome = :rejected
    AND finished_at >= :since
  ORDER BY source_part, batch_id

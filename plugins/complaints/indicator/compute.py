@@ -51,6 +51,7 @@ from complaints.indicator.rubric import (
     round2,
 )
 from complaints.thai_time import BANGKOK, aware_utc, thai_date
+from complaints.vocabulary import COVERING_OUTCOMES
 from complaints.warehouse import statements
 
 # Lists of codes or phrases, bound as lists: SQLAlchemy expands each into "IN (?, ?, ...)".
@@ -62,7 +63,6 @@ EXPANDING_PARAMETERS = (
     "covering_outcomes",
 )
 # ingest_batch outcomes after which the batch's interval counts as covered.
-COVERING_OUTCOMES = ("loaded", "loaded_with_warnings", "duplicate_delivery")
 NO_UNIT_CODE = ""  # by_unit row of the matters without a responsible unit
 NO_UNIT_NAME_TH = "ไม่ระบุหน่วยงาน"
 NO_UNIT_NAME_EN = "No responsible unit"
