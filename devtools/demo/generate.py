@@ -1016,6 +1016,24 @@ def _xlsx_bytes(rows: list[list[str]], day: date) -> bytes:
     return out.getvalue()
 
 
+def _just_received_hotline_matter(
+    rng: random.Random, world: _World, weights: Any, received: datetime, number: int
+) -> _HotlineMatter:
+    """A new 1555 matter received at ``received`` (the day's ``number``-th ticket), nothing done yet."""
+    m = world.new_matter(rng, received, weights)
+    m.actions = [(received, "received", None)]
+    return _HotlineMatter(
+        m,
+        f"1555-{received.year + BE_OFFSET}{received.month:02d}{received.day:02d}-{number:03d}",
+        m.reporter_name,
+        m.reporter_phone or "",
+        world.district_label(rng, m.district, 0.5),
+        world.category_label(rng, m.category, 0.3),
+        world.unit_label(rng, m.unit, 0.3),
+        False,
+    )
+
+
 def _generate_hotline(rng: random.Random, world: _World, inbox: Path) -> ChannelSummary:
     total = round(365 * 8.4 * rng.uniform(0.95, 1.05))
     receipts = _daily_receipts(rng, FY_START, FY_END, total, 0.55, "office")
@@ -1086,20 +1104,9 @@ def _generate_hotline(rng: random.Random, world: _World, inbox: Path) -> Channel
         if d in bad_at:
             kind = bad_at[d]
             r = _received_time(rng, d, "office")
-            m = world.new_matter(rng, r, weights)
             n = per_day_counter[d] = per_day_counter.get(d, 0) + 1
-            ticket = f"1555-{r.year + BE_OFFSET}{r.month:02d}{r.day:02d}-{n:03d}"
-            h = _HotlineMatter(
-                m,
-                ticket,
-                m.reporter_name,
-                m.reporter_phone or "",
-                world.district_label(rng, m.district, 0.5),
-                world.category_label(rng, m.category, 0.3),
-                world.unit_label(rng, m.unit, 0.3),
-                False,
-            )
-            m.actions = [(r, "received", None)]
+            h = _just_received_hotline_matter(rng, world, weights, r, n)
+            m = h.matter
             row = _hotline_row(h, d, world)
             if kind == "missing_ticket":
                 row[0] = ""
@@ -1736,20 +1743,7 @@ def write_held_hotline_delivery(inbox: Path, day: date, seed: int = DEFAULT_SEED
     out: list[list[str]] = []
     for n in range(1, rows + 1):
         received = datetime.combine(day, time(8 + n % 9, (7 * n) % 60))  # naive Bangkok wall-clock
-        m = world.new_matter(rng, received, weights)
-        m.actions = [(received, "received", None)]
-        ticket = f"1555-{day.year + BE_OFFSET}{day.month:02d}{day.day:02d}-{n:03d}"
-        h = _HotlineMatter(
-            m,
-            ticket,
-            m.reporter_name,
-            m.reporter_phone or "",
-            world.district_label(rng, m.district, 0.5),
-            world.category_label(rng, m.category, 0.3),
-            world.unit_label(rng, m.unit, 0.3),
-            False,
-        )
-        row = _hotline_row(h, day, world)
+        row = _hotline_row(_just_received_hotline_matter(rng, world, weights, received, n), day, world)
         if n % 4 == 0:
             row[4] = rng.choice(tt.UNKNOWN_DISTRICTS)
         out.append(row)

@@ -80,25 +80,20 @@ def daily(dags: dict[str, Any], channel: str, start_text: str, end_text: str) ->
     return failures
 
 
+def _once(dags: dict[str, Any], dag_id: str, day_text: str, conf: dict[str, str], label: str) -> list[str]:
+    """One run of ``dag_id`` for the day after ``day_text`` (its logical date); its failure, if any."""
+    dag = dags[dag_id]
+    ok = run(dag, date.fromisoformat(day_text) + timedelta(days=1), conf, label)
+    return [] if ok else [f"{dag_id} {day_text}"]
+
+
 def quarterly(dags: dict[str, Any], cutoff_text: str) -> list[str]:
-    dag = dags["complaints_quarterly_indicator"]
-    cutoff = date.fromisoformat(cutoff_text)
-    return (
-        []
-        if run(dag, cutoff + timedelta(days=1), {"cutoff": cutoff_text}, f"cut-off {cutoff_text}")
-        else [f"{dag.dag_id} {cutoff_text}"]
-    )
+    return _once(dags, "complaints_quarterly_indicator", cutoff_text, {"cutoff": cutoff_text}, f"cut-off {cutoff_text}")
 
 
 def digest(dags: dict[str, Any], as_of_text: str) -> list[str]:
     """The overdue digest as of a day: its files on the shared drive and its summary e-mail."""
-    dag = dags["complaints_overdue_digest"]
-    as_of = date.fromisoformat(as_of_text)
-    return (
-        []
-        if run(dag, as_of + timedelta(days=1), {"as_of": as_of_text}, f"as of {as_of_text}")
-        else [f"{dag.dag_id} {as_of_text}"]
-    )
+    return _once(dags, "complaints_overdue_digest", as_of_text, {"as_of": as_of_text}, f"as of {as_of_text}")
 
 
 def held(dags: dict[str, Any], channel: str, day_text: str) -> list[str]:
