@@ -143,6 +143,10 @@ def test_the_fast_validation_path_reports_exactly_what_a_plain_complete_validati
     frame = validation_frame(rows)
     batch = validation._batch_definition().get_batch(batch_parameters={"dataframe": frame})
     suite = build_suite("mis")
+    # A suite stored in a context (as Data Docs stores each channel's) has expectation ids; the
+    # detail pass must still be able to build its own suite from them.
+    validation._batch_definition().data_asset.datasource.data_context.suites.add(suite)
+    assert all(e.id for e in suite.expectations)
     plain = batch.validate(
         suite,
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(validation.ROW_ID_COLUMNS)},

@@ -20,6 +20,7 @@ ticket / event id, not personal data) and ``row`` (the position in the validated
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -321,7 +322,9 @@ def _validate_two_pass(batch: Any, suite: gx.ExpectationSuite, frame: pd.DataFra
         return result
     failing.sort()
     details = gx.ExpectationSuite(
-        name=suite.name, expectations=[result.results[i].expectation_config.to_domain_obj() for i in failing]
+        # copies without the id: an expectation that belongs to a stored suite may not join another
+        name=suite.name,
+        expectations=[copy.copy(result.results[i].expectation_config.to_domain_obj()) for i in failing],
     )
     # a fresh dict each time: GX may modify it
     complete = {"result_format": "COMPLETE", "unexpected_index_column_names": list(ROW_ID_COLUMNS)}
