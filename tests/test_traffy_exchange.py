@@ -388,3 +388,28 @@ def test_the_documented_token_expiry_is_read_as_bangkok_time():
     data = _real("get-auth-v1.response.json")
     expiry = ex.bangkok_time(data["results"]["expire_timestamp"])
     assert expiry == datetime(2026, 10, 12, 12, 6, 12, tzinfo=UTC)
+
+
+# -- the SQL on both databases -----------------------------------------------------------------
+
+
+@pytest.fixture
+def any_warehouse(warehouse_url: str):
+    engine = make_engine(warehouse_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_credit_ledger_sums_a_bangkok_month_on_both_databases(any_warehouse):
+    ledger = ex.WarehouseCreditLedger(any_warehouse)
+    month_start = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)  # 1 December 00:30 in Bangkok
+    with any_warehouse.begin() as conn:
+        conn.execute(text("DELETE FROM traffy_credit_ledger WHERE quota_month IN ('2026-11', '2026-12')"))
+    for moment, credits in (
+        (month_start, 1),
+        (month_start + timedelta(days=2), 2),
+        (month_start - timedelta(hours=1), 5),
+    ):
+        ledger.record(ex.CreditCall("get-issues/v2", moment, credits, org_id=ORG, api_status="success"))
+    assert (ledger.spent("2026-12"), ledger.spent("2026-11"), ledger.spent("2026-10")) == (3, 5, 0)
