@@ -348,6 +348,21 @@ def test_timeline_labels_without_a_mapping_are_kept_as_unmapped_with_the_label()
     ]
 
 
+def test_an_agency_state_in_the_timeline_maps_by_the_status_type_orgs_gives_it():
+    detail = {
+        "orgs": [{"org_id": 151, "status": "จัดทำนโยบาย", "status_type": "inprogress"}],
+        "timeline": [{"timestamp": "2026-08-27 22:18:06.282372", "status": "จัดทำนโยบาย"}],
+    }
+    [event] = ex.timeline_events(channel(), "2026-TML004", detail)
+    assert (event.status, event.note) == ("in_progress", None)
+
+
+def test_a_bare_host_gets_the_documented_base_path():
+    assert ex.api_base_url("https://publicapi.traffy.in.th") == "https://publicapi.traffy.in.th/exchange-api"
+    assert ex.api_base_url("http://127.0.0.1:9/exchange-api") == "http://127.0.0.1:9/exchange-api"
+    assert ex.api_base_url(None) == ex.DEFAULT_BASE_URL
+
+
 # -- the documented examples -------------------------------------------------------------------
 
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import bindparam, text
@@ -539,8 +540,15 @@ def csv_rows(body: bytes) -> Iterator[dict[str, str]]:
 def timeline_events(channel: Channel, source_id: str, detail: Mapping[str, Any]) -> list[StatusEvent]:
     """get-issue/v1 ``results.timeline`` as status changes at their real times (UTC+7 attached).
 
-    A label with no mapping is kept as ``unmapped`` with the label in the note, never dropped."""
+    A label maps by its ``status_type`` where ``orgs`` gives one for it (an agency's own states
+    included), else as :func:`traffy_status` maps labels; a label with no mapping is kept as
+    ``unmapped`` with the label in the note, never dropped."""
     events: list[StatusEvent] = []
+    types: dict[str, str] = {}
+    orgs = detail.get("orgs")
+    for org in orgs if isinstance(orgs, list) else []:
+        if isinstance(org, dict) and clean_text(org.get("status")) and clean_text(org.get("status_type")):
+            types[match_key(str(clean_text(org["status"])))] = str(clean_text(org["status_type"]))
     timeline = detail.get("timeline")
     for item in timeline if isinstance(timeline, list) else []:
         if not isinstance(item, dict) or is_elision(item):
@@ -552,7 +560,7 @@ def timeline_events(channel: Channel, source_id: str, detail: Mapping[str, Any])
             changed_at = None
         if label is None or changed_at is None:
             continue
-        code = traffy_status(channel, label, clean_text(item.get("status_type")))
+        code = traffy_status(channel, label, clean_text(item.get("status_type")) or types.get(match_key(label)))
         events.append(
             StatusEvent(channel.code, source_id, code or UNMAPPED, changed_at, None if code else f"unmapped: {label}")
         )
@@ -590,12 +598,22 @@ def choose_duration(settings: ExchangeSettings, org_id: str, start: datetime, en
     raise IntervalOutOfReach(org_id, start, end, now)
 
 
+def api_base_url(source_url: str | None) -> str:
+    """The connection's URL; a bare host (``https://publicapi.traffy.in.th``) gets the documented
+    base path ``/exchange-api``."""
+    if not source_url:
+        return DEFAULT_BASE_URL
+    if urlsplit(source_url).path in ("", "/"):
+        return source_url.rstrip("/") + "/exchange-api"
+    return source_url
+
+
 def client_for(request: ExtractRequest, settings: ExchangeSettings) -> ExchangeClient:
     engine = request.warehouse
     if engine is None:
         raise SourceError("Traffy Exchange API: no warehouse in the request, so no credit ledger: refusing to call")
     return ExchangeClient(
-        base_url=request.source_url or DEFAULT_BASE_URL,
+        base_url=api_base_url(request.source_url),
         user=request.source_login or "",
         password=request.source_token or "",
         ledger=WarehouseCreditLedger(engine),
