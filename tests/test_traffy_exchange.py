@@ -255,10 +255,11 @@ def test_a_run_over_the_monthly_budget_is_refused_before_any_call(tmp_path, engi
     with TraffyExchangeServer([ticket("2026-CRD002", now())], {USER: PASSWORD}) as server:
         ingest_channel(request_for(server, tmp_path, engine, yesterday(), monthly_credit_budget=3), engine)  # spends 2
         ex._clients.clear()  # a new run: it must log in again (1) and read (1): 4 > 3
-        with pytest.raises(IngestError) as caught:
+        with pytest.raises(ex.CreditBudgetExceeded) as caught:
             ingest_channel(request_for(server, tmp_path, engine, yesterday(), monthly_credit_budget=3), engine)
         assert server.endpoints_called() == ["get-auth/v1", "get-issues/v2"]  # nothing called the second time
     message = str(caught.value)
+    assert "the run of traffy_fondue (1 organisation(s)" in message
     assert "needs 2 credit(s) but 2 of the monthly budget of 3 are already spent" in message
     assert "monthly_credit_budget" in message
 

@@ -571,9 +571,16 @@ def timeline_events(channel: Channel, source_id: str, detail: Mapping[str, Any])
 
 
 def plan(request: ExtractRequest) -> list[str]:
-    """One part per organisation: ``"org <org_id>: <start>..<end>"``."""
+    """One part per organisation: ``"org <org_id>: <start>..<end>"``. A run whose least calls (a
+    log-in and one get-issues per organisation) the month's credit budget cannot pay for is
+    refused here, before any call (:class:`CreditBudgetExceeded`)."""
     settings = ExchangeSettings.from_channel(request.channel)
     window = interval_part(request.interval_start, request.interval_end)
+    client = _client(request, settings)
+    client.require_credits(
+        client.calls_to_log_in() + len(settings.org_ids),
+        f"the run of {request.channel.code} ({len(settings.org_ids)} organisation(s), get-issues/v2 each)",
+    )
     return [f"org {org}: {window}" for org in settings.org_ids]
 
 
