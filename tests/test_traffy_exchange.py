@@ -339,6 +339,17 @@ def test_a_ticket_whose_state_changed_gets_its_real_transition_times_from_get_is
     )
 
 
+def test_timelines_the_budget_cannot_pay_for_are_skipped_and_named_in_the_summary(tmp_path, engine):
+    last = now() - timedelta(hours=1)
+    tickets = [ticket(f"2026-TML1{n}", last, status="กำลังดำเนินการ") for n in range(2)]
+    with TraffyExchangeServer(tickets, {USER: PASSWORD}) as server:
+        summary = ingest_channel(request_for(server, tmp_path, engine, yesterday(), monthly_credit_budget=3), engine)
+        assert server.endpoints_called() == ["get-auth/v1", "get-issues/v2", "get-issue/v1"]
+    assert summary.rows_loaded == 2
+    assert any("1 of 2 changed ticket(s) without get-issue/v1 timeline" in w for w in summary.source_warnings)
+    assert ex.WarehouseCreditLedger(engine).spent(ex.quota_month(now())) == 3  # never over the budget
+
+
 def test_timeline_labels_without_a_mapping_are_kept_as_unmapped_with_the_label():
     chan = channel()
     events = ex.timeline_events(
@@ -500,3 +511,10 @@ def test_the_local_server_and_the_client_keep_to_openapi_yaml(tmp_path, engine, 
         for key, value in query.items():
             assert value in declared[key]["schema"].get("enum", [value]), (endpoint, key, value)
         assert {p["name"] for p in declared.values() if p.get("required")} <= set(query), endpoint
+
+
+def test_the_old_api_module_name_reads_the_exchange_api_not_an_invented_endpoint():
+    from complaints.adapters import load_adapter
+
+    old = load_adapter(dataclasses.replace(channel(), adapter="complaints.adapters.traffy_fondue_api"))
+    assert (old.plan, old.read, old.after_load) == (ex.plan, ex.read, ex.after_load)
