@@ -518,3 +518,35 @@ def test_the_old_api_module_name_reads_the_exchange_api_not_an_invented_endpoint
 
     old = load_adapter(dataclasses.replace(channel(), adapter="complaints.adapters.traffy_fondue_api"))
     assert (old.plan, old.read, old.after_load) == (ex.plan, ex.read, ex.after_load)
+
+
+def test_the_daily_task_passes_the_connections_login_and_password_as_user_and_pass(monkeypatch):
+    from types import SimpleNamespace
+
+    from complaints import airflow_tasks
+    from complaints import config as config_module
+    from complaints import ingest as ingest_module
+
+    chan = dataclasses.replace(
+        channel(), settings={**channel().settings, "connection_id": "complaints_traffy_exchange"}
+    )
+    api = SimpleNamespace(
+        conn_type="http", host="publicapi.traffy.in.th", schema="https", port=None, login=USER, password=PASSWORD
+    )
+    api.extra_dejson = {}
+    connections = {
+        "complaints_traffy_exchange": api,
+        airflow_tasks.PSEUDONYM_KEY_CONN_ID: SimpleNamespace(password=PSEUDONYM_KEY),
+    }
+    seen: list[ExtractRequest] = []
+    monkeypatch.setattr(airflow_tasks, "_get_connection", connections.__getitem__)
+    monkeypatch.setattr(airflow_tasks, "warehouse_engine", lambda: None)
+    monkeypatch.setattr(config_module, "load_config", lambda: SimpleNamespace(channels={chan.code: chan}))
+    monkeypatch.setattr(
+        ingest_module, "ingest_channel", lambda request, engine: seen.append(request) or SimpleNamespace(as_dict=dict)
+    )
+    start = yesterday()
+    airflow_tasks.ingest(chan.code, {"data_interval_start": start, "data_interval_end": start + timedelta(days=1)})
+    [request] = seen
+    assert (request.source_login, request.source_token) == (USER, PASSWORD)
+    assert ex.api_base_url(request.source_url) == "https://publicapi.traffy.in.th/exchange-api"
