@@ -1,7 +1,7 @@
 """Traffy Fondue: the open-data CSV export as it really is (set literals, lon/lat, +00 fractional
 timestamps, Thai states, district spellings, provinces outside Bangkok, re-exported tickets,
-multi-line comments with quotes and emoji), read in bounded chunks; the loader's duplicate
-logic for chunked files; and the paged JSON API path over a real local HTTP server."""
+multi-line comments with quotes and emoji), read in bounded chunks; and the loader's duplicate
+logic for chunked files. The Exchange API read path is tested in test_traffy_exchange.py."""
 
 # ruff: noqa: E501  (SAMPLE below is an export verbatim: its rows are as long as real ones)
 
@@ -16,22 +16,21 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from complaints import warehouse
-from complaints.adapters import ExtractRequest, SourceError, load_adapter
+from complaints.adapters import ExtractRequest, SourceError
 from complaints.adapters import traffy_fondue as traffy
 from complaints.canonical import CANONICAL_COLUMNS
 from complaints.config import PipelineConfig, load_config, normalise_category, normalise_district
 from complaints.ingest import QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
-from conftest import PSEUDONYM_KEY, bkk
-from devtools.demo.api_server import ApiServer
+from conftest import PSEUDONYM_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HEADER = list(traffy.COLUMNS)
@@ -493,109 +492,6 @@ def test_reading_holds_one_chunk_at_a_time_whatever_the_file_size(tmp_path):
     assert growth[120_000] - growth[6_000] < 16 * 1024, growth  # ru_maxrss is in KiB
 
 
-# -- the paged JSON API ------------------------------------------------------------------------
-
-
-def _api_item(ticket: str, last_activity: str, **changes) -> dict:
-    item = {
-        "ticket_id": ticket,
-        "type": ["ถนน", "ทางเท้า"],
-        "organization": ["เขตบางรัก"],
-        "comment": 'ทางเท้าพัง\n"อันตราย" 😡',
-        "photo": "https://storage.googleapis.com/traffy_public_bucket/attachment/2022-06/x.jpg",
-        "photo_after": None,
-        "coords": [100.52931, 13.72461],
-        "address": "ถนนเจริญกรุง แขวงสี่พระยา เขตบางรัก กรุงเทพมหานคร 10500",
-        "subdistrict": "สี่พระยา",
-        "district": "เขตบางรัก",
-        "province": "กรุงเทพมหานคร",
-        "timestamp": "2022-05-31 23:15:31.123456+00",
-        "state": "กำลังดำเนินการ",
-        "star": None,
-        "count_reopen": 0,
-        "last_activity": last_activity,
-    }
-    item.update(changes)
-    return item
-
-
-def _api_request(base_url: str, page_size: int = 3) -> ExtractRequest:
-    channel = _channel(
-        page_size=page_size, http_retries=3, http_backoff_factor=0.01, http_read_timeout=5, chunk_rows=10
-    )
-    channel = dataclasses.replace(channel, adapter="complaints.adapters.traffy_fondue_api")
-    return ExtractRequest(
-        channel=channel,
-        interval_start=bkk(2022, 6, 1),
-        interval_end=bkk(2022, 6, 2),
-        pseudonym_key=PSEUDONYM_KEY,
-        source_url=base_url,
-    )
-
-
-@pytest.fixture
-def api_data(tmp_path: Path) -> Path:
-    items = [_api_item(f"2022-API{n:03d}", f"2022-06-01 0{n}:00:00.{n}+00") for n in range(7)]  # 07:00..13:00 BKK
-    items += [
-        _api_item("2022-LATE", "2022-06-01 17:00:00+00"),  # = the interval end (00:00 Bangkok): not served
-        _api_item("2022-EARLY", "2022-05-31 16:59:59.999+00"),  # before the interval
-        _api_item(
-            "2022-STRINGS", "2022-06-01 09:30:00+00", type="{ความสะอาด}", coords="100.5,13.7", star="5", state="เสร็จสิ้น"
-        ),
-        _api_item("2022-OUTSIDE", "2022-06-01 10:00:00+00", province="สมุทรปราการ", district="บางพลี"),
-    ]
-    (tmp_path / "sources").mkdir()
-    (tmp_path / "sources" / "traffy_fondue_tickets.json").write_text(json.dumps(items, ensure_ascii=False), "utf-8")
-    return tmp_path
-
-
-def test_the_api_pages_the_same_records_with_retries_and_converts_them_like_the_export(api_data):
-    with ApiServer(api_data, flaky=True) as server:
-        request = _api_request(server.base_url)
-        adapter = load_adapter(request.channel)
-        [part] = adapter.plan(request)
-        batch = adapter.read(request, part)
-        assert (
-            server.hits[
-                "/traffy/v1/tickets?last_activity_end=2022-06-01T17%3A00%3A00Z"
-                "&last_activity_start=2022-05-31T17%3A00%3A00Z&limit=3&offset=0"
-            ]
-            == 2
-        )  # a 503, a retry
-    records = {r["source_id"]: r for r in batch.records}
-    assert sorted(records) == [*(f"2022-API{n:03d}" for n in range(7)), "2022-STRINGS"]
-    first = records["2022-API000"]
-    assert (first["category_code"], first["secondary_categories"], first["responsible_unit"]) == (
-        "roads",
-        "footpath",
-        "public_works",
-    )
-    assert (first["latitude"], first["longitude"], first["reopen_count"]) == (13.72461, 100.52931, 0)
-    assert first["source_updated_at"] == datetime(2022, 6, 1, 7, 0, tzinfo=BANGKOK)
-    strings = records["2022-STRINGS"]
-    assert (strings["category_code"], strings["status"], strings["satisfaction_star"]) == ("waste", "resolved", 5)
-    assert [(r.source_id, r.reason) for r in batch.rejects] == [
-        ("2022-OUTSIDE", "outside Bangkok: province 'สมุทรปราการ'")
-    ]
-
-
-def test_an_api_page_that_keeps_failing_names_the_page(api_data):
-    with ApiServer(api_data, flaky=False, faults={("traffy", 2): "error"}) as server:
-        request = _api_request(server.base_url)
-        with pytest.raises(SourceError, match=r"Traffy Fondue page 2 \(.*offset=3.*\): still HTTP 500"):
-            load_adapter(request.channel).read(request, load_adapter(request.channel).plan(request)[0])
-
-
-def test_the_api_path_loads_through_the_same_ingest(api_data, sqlite_url):
-    engine = make_engine(sqlite_url)
-    ensure_schema(engine)
-    with ApiServer(api_data, flaky=True) as server:
-        summary = ingest_channel(_api_request(server.base_url, page_size=4), engine)
-    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (9, 8, 1)
-    assert rows_of(engine, "SELECT COUNT(*) FROM complaint WHERE channel = 'traffy_fondue'") == [(8,)]
-    engine.dispose()
-
-
 # -- the real export's format (synthetic rows in tests/fixtures/) -------------------------------
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -688,7 +584,10 @@ def test_the_exchange_api_download_issues_csv_is_read_by_its_own_column_names(tm
     )
     finished = records["2026-SYNE03"]  # English district and province; timestamp_finished is the resolution
     assert (finished["district_code"], finished["status"], finished["satisfaction_star"]) == ("1026", "resolved", 4)
-    assert finished["resolved_at"] == datetime(2026, 8, 22, 18, 0, 0, 250000, tzinfo=BANGKOK)
+    # naive times in the Exchange API's layout are Bangkok time (UTC+7), not UTC
+    assert finished["resolved_at"] == datetime(2026, 8, 22, 11, 0, 0, 250000, tzinfo=BANGKOK)
+    assert finished["received_at"] == datetime(2026, 8, 21, 9, 0, 0, 500000, tzinfo=BANGKOK)
+    assert finished["received_at"].astimezone(UTC) == datetime(2026, 8, 21, 2, 0, 0, 500000, tzinfo=UTC)
 
 
 def test_states_map_by_their_status_type_from_the_exchange_api_status_list(tmp_path: Path) -> None:

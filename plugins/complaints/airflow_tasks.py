@@ -136,11 +136,11 @@ def ingest(channel_code: str, context: dict[str, Any]) -> dict[str, Any]:
 
     channel = load_config().channels[channel_code]
     start, end = run_interval(context)
-    source_url = token = None
+    source_url = token = login = None
     if channel.settings.get("connection_id"):
         conn = _get_connection(channel.settings["connection_id"])
         if conn.conn_type in ("http", "https"):
-            source_url, token = http_base_url(conn), conn.password
+            source_url, token, login = http_base_url(conn), conn.password, conn.login
         else:
             source_url = sqlalchemy_url(conn)
     request = ExtractRequest(
@@ -150,6 +150,7 @@ def ingest(channel_code: str, context: dict[str, Any]) -> dict[str, Any]:
         pseudonym_key=pseudonym_key(),
         source_url=source_url,
         source_token=token,
+        source_login=login,
         data_dir=data_dir(),
     )
     summary = ingest_channel(request, warehouse_engine())

@@ -87,6 +87,9 @@ class ExtractedBatch:
     # A file read in chunks: the file's name (each chunk is a batch whose source_part names the
     # chunk, and whose checksum is the whole file's). None: the part is the whole file.
     file_name: str | None = None
+    # The source's own warnings about this part (e.g. the Traffy Exchange API's ``warning``
+    # answers, a credit budget nearly spent): logged and listed in the run's summary.
+    source_warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -59,6 +59,7 @@ class IngestSummary:
     interval_end: str
     batches: list[BatchReport] = field(default_factory=list)
     unreadable_parts: list[str] = field(default_factory=list)
+    source_warnings: list[str] = field(default_factory=list)  # what the sources warned of (ExtractedBatch)
 
     @property
     def rows_read(self) -> int:
@@ -366,6 +367,8 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
     they fail the run at the end with a message naming each of them.
     """
     adapter = load_adapter(request.channel)
+    if request.warehouse is None:
+        request = replace(request, warehouse=engine)
     summary = IngestSummary(
         channel=request.channel.code,
         interval_start=request.interval_start.isoformat(),
@@ -381,6 +384,9 @@ def ingest_channel(request: ExtractRequest, engine: Engine) -> IngestSummary:
                 log.error("%s: %s", request.channel.code, exc)
                 summary.unreadable_parts.append(str(exc))
                 continue
+            for warning in batch.source_warnings:
+                log.warning("%s %s: %s", request.channel.code, part, warning)
+                summary.source_warnings.append(f"{part}: {warning}")
             # process_batch reads the warehouse only for a batch with a checksum (a file's
             # duplicate-delivery check), which must see every earlier batch committed but the
             # earlier chunks of its own file. A batch without one (an API page range, an MIS

@@ -146,6 +146,27 @@ CREATE TABLE IF NOT EXISTS held_status_event (
 ;
 CREATE INDEX IF NOT EXISTS ix_held_status_event_waiting ON held_status_event (channel, applied_batch_id)
 ;
+-- Every call to the Traffy Fondue Exchange API, with the credits it spent against the account's
+-- monthly quota (traffy-nectec/exchange-api-doc, docs/overview.md: almost every call costs a
+-- credit; the quota resets on the 1st of each month). quota_month is the Bangkok calendar month
+-- ('YYYY-MM'); credit_balance and quota_limit are what the answer said (NULL: not said, or
+-- unlimited). The run's budget check sums credits per quota_month.
+CREATE TABLE IF NOT EXISTS traffy_credit_ledger (
+    call_id            TEXT PRIMARY KEY,
+    called_at          TIMESTAMP NOT NULL,
+    quota_month        TEXT NOT NULL,
+    endpoint           TEXT NOT NULL,
+    org_id             TEXT,
+    credits            INTEGER NOT NULL,
+    api_status         TEXT,
+    api_message        TEXT,
+    credit_balance     INTEGER,
+    quota_limit        INTEGER,
+    api_log_session_id TEXT
+)
+;
+CREATE INDEX IF NOT EXISTS ix_traffy_credit_ledger_month ON traffy_credit_ledger (quota_month)
+;
 -- Each computed indicator, as the quarterly DAG's compute task stored it: the report
 -- task renders from it, so the published files show exactly what was computed.
 CREATE TABLE IF NOT EXISTS indicator_snapshot (

@@ -26,6 +26,10 @@ class ExtractRequest:
     source_url: str | None = None  # SQLAlchemy URL (MIS) or API base URL
     source_token: str | None = None  # API bearer / access token
     data_dir: Path | None = None  # root of file drops
+    source_login: str | None = None  # API user name, where the API logs in with user/password (Traffy Exchange)
+    # The warehouse (a SQLAlchemy Engine), for adapters that keep state there (the Traffy Exchange
+    # API's credit ledger); ingest_channel sets it.
+    warehouse: Any = None
 
 
 def load_adapter(channel: Channel) -> ModuleType:

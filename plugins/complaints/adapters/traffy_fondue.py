@@ -31,7 +31,8 @@ chunk at a time:
 Rows: ``type`` is a set literal (``{ถนน,ทางเท้า}``, ``{}``) or a plain list; ``organization`` a
 plain comma list in the real exports (``เขตพระโขนง,ฝ่ายเทศกิจ เขตพระโขนง``; ``", "`` in the
 Exchange API's) or a set literal; ``coords`` is ``"lon,lat"``; ``timestamp``/``last_activity``
-are UTC with fractional seconds and a ``+00`` offset (no offset: read as UTC too); ``state`` is
+are UTC with fractional seconds and a ``+00`` offset in the open data (no offset: read as UTC
+too), but naive **Bangkok time (UTC+7)** in the Exchange API's layout (its docs); ``state`` is
 Thai. Tags, organizations and misspelled districts map through the channel's ``crosswalk:`` and
 the shared aliases (include/config/pipeline.yaml); states by their Exchange API ``status_type``
 (:func:`traffy_status`), else the label crosswalk. A label that maps to nothing is kept as
@@ -43,8 +44,8 @@ is matched with or without ``จังหวัด``; a row outside Bangkok is q
 clock skew: set to the received time, the skew kept in ``clock_skew_ms``. A ticket without
 ``ticket_id`` (anonymous) gets a surrogate key (:func:`surrogate_ticket_id`, flagged in
 ``source_id_is_surrogate``). The export has no reporter identity (nothing to pseudonymise) and
-no resolution text. The API adapter (``traffy_fondue_api``) reads the same records as JSON
-pages and converts them with :func:`convert`.
+no resolution text. The Exchange API adapter (``traffy_exchange``) reads the same records as
+JSON (``get-issues/v2``) and converts them with :func:`convert`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -369,10 +370,12 @@ def convert(
     province = clean_text(row.get("province"))
     if province is not None and province_key(province) not in _bangkok_provinces(channel):
         return _reject(request, source_id, [f"outside Bangkok: province {province!r}"], row, locator)
-    received_at = _timestamp(row.get("timestamp"), "timestamp", problems, required=True)
-    updated_at = _timestamp(row.get("last_activity"), "last_activity", problems, required=True)
-    finished_at = _timestamp(row.get("timestamp_finished"), "timestamp_finished", problems)
-    if "coords" in row or "latitude" not in row:
+    exchange_layout = is_exchange_layout(row)
+    naive = BANGKOK if exchange_layout else UTC  # the Exchange API writes naive UTC+7, the open data +00
+    received_at = _timestamp(row.get("timestamp"), "timestamp", problems, required=True, naive=naive)
+    updated_at = _timestamp(row.get("last_activity"), "last_activity", problems, required=True, naive=naive)
+    finished_at = _timestamp(row.get("timestamp_finished"), "timestamp_finished", problems, naive=naive)
+    if not exchange_layout:
         latitude, longitude = _lon_lat(row.get("coords"), problems)
     else:  # the Exchange API's two columns
         latitude, longitude = coordinate_pair(
@@ -424,6 +427,14 @@ def convert(
         source_id_is_surrogate=surrogate,
         clock_skew_ms=skew_ms,
     )
+
+
+def is_exchange_layout(row: Mapping[str, Any]) -> bool:
+    """True for a record of the Exchange API (get-issues/v2 JSON, download-issues/v2 CSV: two
+    coordinate fields ``latitude``/``longitude``), False for the open-data export (``coords``).
+    The Exchange API's timestamps are naive Bangkok time (UTC+7; traffy-nectec/exchange-api-doc,
+    docs/query-apis.md, docs/authentication.md), the open data's carry ``+00``."""
+    return "coords" not in row and "latitude" in row
 
 
 def surrogate_ticket_id(received_at: datetime, latitude: float | None, longitude: float | None, photo: Any) -> str:
@@ -629,8 +640,12 @@ def _lon_lat(value: Any, problems: list[str]) -> tuple[float | None, float | Non
     return lat, lon
 
 
-def _timestamp(value: Any, field: str, problems: list[str], *, required: bool = False) -> datetime | None:
-    """A ``2022-06-01 08:15:31.123456+00`` timestamp as an aware Bangkok datetime (no offset = UTC)."""
+def _timestamp(
+    value: Any, field: str, problems: list[str], *, required: bool = False, naive: tzinfo = UTC
+) -> datetime | None:
+    """A ``2022-06-01 08:15:31.123456+00`` timestamp as an aware Bangkok datetime. A timestamp
+    without offset is in ``naive``: UTC in the open-data export, Bangkok time (UTC+7) in the
+    Exchange API's answers and its download-issues CSV."""
     text = clean_text(value)
     if text is None:
         if required:
@@ -642,7 +657,7 @@ def _timestamp(value: Any, field: str, problems: list[str], *, required: bool = 
         problems.append(f"{field} {text!r} is not a timestamp like {_TIMESTAMP_EXAMPLE}")
         return None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
+        stamp = stamp.replace(tzinfo=naive)
     if stamp.year not in _PLAUSIBLE_YEARS:
         problems.append(f"{field} {text!r} is not a plausible date (not between 2000 and 2100)")
         return None
