@@ -106,7 +106,9 @@ def test_the_sdks_signature_vectors_are_accepted_and_refused_as_the_sdks_say(inb
     for vector in real("signature-vectors.json"):
         settings = ReceiverSettings(channel_secret=vector["channel_secret"], engine=inbox, pseudonym_key=KEY)
         answer = TestClient(create_app(lambda s=settings: s)).post(
-            WEBHOOK_PATH, content=vector["raw_body"].encode("utf-8"), headers={"X-Line-Signature": vector["x_line_signature"]}
+            WEBHOOK_PATH,
+            content=vector["raw_body"].encode("utf-8"),
+            headers={"X-Line-Signature": vector["x_line_signature"]},
         )
         # a valid signature gets past the check: the bodies are no webhook payloads, so 400
         assert answer.status_code == (400 if vector["expected_valid"] else 401), vector
@@ -260,7 +262,9 @@ def test_no_raw_user_id_or_phone_reaches_any_warehouse_table(client, warehouse_u
     post(client, conversation())
     post(client, real("webhook-all-events.python-sdk.json"))
     raw_ids = {SYNTHETIC_USER, "U00000000000000000000000000000b0b", SYNTHETIC_PHONE, "0897654321"}
-    raw_ids |= {e["source"]["userId"] for e in real("webhook-all-events.python-sdk.json")["events"] if "userId" in e["source"]}
+    raw_ids |= {
+        e["source"]["userId"] for e in real("webhook-all-events.python-sdk.json")["events"] if "userId" in e["source"]
+    }
     summary = ingest_channel(inbox_request(warehouse_url), engine)
     assert summary.rows_read == 3
     found = []
@@ -286,7 +290,9 @@ def test_a_real_uvicorn_server_stores_a_signed_delivery(sqlite_url):
     engine = make_engine(sqlite_url)
     settings = ReceiverSettings(channel_secret=SECRET, engine=engine, pseudonym_key=KEY)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(lambda: settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(lambda: settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

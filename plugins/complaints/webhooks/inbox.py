@@ -171,7 +171,11 @@ def _withdraw_text(conn: Any, source: str, message_id: str) -> int:
             updated = without_text(json.loads(event_json))
             conn.execute(
                 text(sql("update_event_json")),
-                {"source": source, "event_id": event_id, "event_json": json.dumps(updated, ensure_ascii=False, sort_keys=True)},
+                {
+                    "source": source,
+                    "event_id": event_id,
+                    "event_json": json.dumps(updated, ensure_ascii=False, sort_keys=True),
+                },
             )
             withdrawn += 1
     return withdrawn
@@ -193,7 +197,9 @@ def events_between(engine: Engine, source: str, start: datetime, end: datetime) 
     with engine.connect() as conn:
         rows = conn.execute(text(sql("events_between")), params).all()
     return [
-        StoredEvent(r.event_id, r.event_type, r.kind, r.message_id, _as_datetime(r.event_time), json.loads(r.event_json))
+        StoredEvent(
+            r.event_id, r.event_type, r.kind, r.message_id, _as_datetime(r.event_time), json.loads(r.event_json)
+        )
         for r in rows
     ]
 

@@ -28,7 +28,14 @@ from fastapi.concurrency import run_in_threadpool
 from linebot.v3 import WebhookParser
 from sqlalchemy import Engine
 
-from complaints.webhooks.inbox import InboxEvent, StoreResult, content_id, ensure_inbox_schema, pseudonymised, store_events
+from complaints.webhooks.inbox import (
+    InboxEvent,
+    StoreResult,
+    content_id,
+    ensure_inbox_schema,
+    pseudonymised,
+    store_events,
+)
 
 log = logging.getLogger(__name__)
 
