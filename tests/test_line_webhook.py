@@ -318,3 +318,49 @@ def test_the_complaints_plugin_mounts_the_receiver_in_the_api_server():
     (entry,) = ComplaintsPlugin.fastapi_apps
     assert entry["url_prefix"] == WEBHOOKS_URL_PREFIX and entry["name"]
     assert WEBHOOK_PATH in {route.path for route in entry["app"].routes}
+
+
+def test_standalone_uvicorn_reads_the_secret_warehouse_and_key_from_airflow_connections(tmp_path):
+    """``uvicorn --factory complaints.webhooks.line:app_from_airflow_connections``, settings
+    from ``AIRFLOW_CONN_*`` variables (as a secrets backend would provide them)."""
+    import os
+    import subprocess
+    import sys
+
+    warehouse = tmp_path / "inbox.sqlite"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_COMPLAINTS_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
+        "AIRFLOW_CONN_COMPLAINTS_PSEUDONYM_KEY": json.dumps({"conn_type": "generic", "password": KEY}),
+        "AIRFLOW_CONN_COMPLAINTS_LINE_WEBHOOK": json.dumps({"conn_type": "generic", "password": SECRET}),
+    }
+    command = [sys.executable, "-m", "uvicorn", "--factory", "complaints.webhooks.line:app_from_airflow_connections"]
+    server = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        body = as_body(conversation())
+        answer = None
+        for _ in range(600):
+            try:
+                answer = requests.post(
+                    f"http://127.0.0.1:{port}{WEBHOOK_PATH}", data=body, headers=signed(body), timeout=30
+                )
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+                time.sleep(0.1)
+        assert answer is not None and answer.status_code == 200, answer and answer.text
+        assert answer.json() == {"stored": 7, "redelivered": 0}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    engine = make_engine(f"sqlite:///{warehouse}")
+    rows = inbox_rows(engine)
+    engine.dispose()
+    assert len(rows) == 7 and all(SYNTHETIC_USER not in r["event_json"] for r in rows)
+    assert pseudonymise(SYNTHETIC_USER, KEY) in rows[0]["event_json"]
