@@ -364,3 +364,17 @@ def test_standalone_uvicorn_reads_the_secret_warehouse_and_key_from_airflow_conn
     engine.dispose()
     assert len(rows) == 7 and all(SYNTHETIC_USER not in r["event_json"] for r in rows)
     assert pseudonymise(SYNTHETIC_USER, KEY) in rows[0]["event_json"]
+
+
+def test_a_matter_across_midnight_belongs_to_the_day_it_began(client, warehouse_url):
+    payload = conversation()
+    late = START + timedelta(hours=23, minutes=50)
+    for n, event in enumerate(payload["events"][:2]):  # text 23:50, image 00:10 the next day
+        event["timestamp"] = int((late + timedelta(minutes=20 * n)).timestamp() * 1000)
+    payload["events"] = payload["events"][:2]
+    post(client, payload)
+    today = inbox_request(warehouse_url)
+    (matter,) = line_adapter.read(today, line_adapter.plan(today)[0]).records
+    assert matter["source_id"] == "01SYNTH0000000000000000001" and "[รูปภาพ 900002]" in matter["description"]
+    tomorrow = dataclasses.replace(today, interval_start=END, interval_end=END + timedelta(days=1))
+    assert line_adapter.read(tomorrow, line_adapter.plan(tomorrow)[0]).records == []

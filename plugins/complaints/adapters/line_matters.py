@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "line"
 DEFAULT_MATTER_GAP_MINUTES = 30
+# How far before and after the interval messages are read to see matters across its edges
+# (a chain of messages each within the gap of the next, longer than this, would be cut).
+MATTER_REACH = timedelta(hours=24)
 MATTER_STATUS = "received"  # a chat message is a matter received; its handling is recorded elsewhere
 _DISTRICT_IN_ADDRESS = re.compile(r"เขต\s*([^\s,]+)")
 MEDIA_LABELS = {"image": "รูปภาพ", "video": "วิดีโอ", "audio": "เสียง", "file": "ไฟล์"}
@@ -68,7 +71,12 @@ def chat_and_sender(event: dict[str, Any]) -> tuple[str, str | None]:
 def group_matters(
     events: list[StoredEvent], gap: timedelta, start: datetime, end: datetime
 ) -> tuple[list[Matter], InboxCounts]:
-    """The matters of the messages in ``[start, end)`` (UTC naive), edits and unsends applied."""
+    """The matters that begin in ``[start, end)`` (UTC naive), edits and unsends applied.
+
+    ``events`` should reach back and forward beyond the interval (see :func:`read_inbox`): a
+    message just after ``start`` may continue a matter begun before it (that matter belongs to
+    the previous interval), and a matter begun just before ``end`` may go on after it.
+    """
     counts = InboxCounts()
     edits: dict[str, StoredEvent] = {}
     unsent: dict[str, StoredEvent] = {}
@@ -79,11 +87,10 @@ def group_matters(
                 edits[stored.message_id] = stored
         elif stored.kind == "unsend" and stored.message_id:
             unsent[stored.message_id] = stored
-        elif start <= stored.event_time < end:
-            if stored.kind == "message":
-                messages.append(stored)
-            elif stored.kind == "not_a_complaint":
-                counts.not_a_complaint[stored.event_type] += 1
+        elif stored.kind == "message":
+            messages.append(stored)  # before start and after end too: matters cross midnight
+        elif stored.kind == "not_a_complaint" and start <= stored.event_time < end:
+            counts.not_a_complaint[stored.event_type] += 1
     open_matters: dict[tuple[str, str | None], Matter] = {}
     matters: list[Matter] = []
     for stored in sorted(messages, key=lambda e: (e.event_time, e.event_id)):
@@ -108,7 +115,9 @@ def group_matters(
             matters.append(matter)
         matter.messages.append(stored)
         matter.last_change = max(matter.last_change or change, change)
-        counts.messages += 1
+    # The interval owns the matters that begin in it (whole, also messages after its end).
+    matters = [m for m in matters if start <= m.first.event_time < end]
+    counts.messages = sum(len(m.messages) for m in matters)
     counts.matters = len(matters)
     return matters, counts
 
@@ -175,7 +184,7 @@ def read_inbox(request: ExtractRequest, part: str) -> ExtractedBatch:
     engine = make_engine(request.source_url)
     try:
         ensure_inbox_schema(engine)
-        events = events_between(engine, SOURCE, start, end)
+        events = events_between(engine, SOURCE, start - MATTER_REACH, end + MATTER_REACH)
     finally:
         engine.dispose()
     gap = timedelta(minutes=float(request.channel.settings.get("matter_gap_minutes", DEFAULT_MATTER_GAP_MINUTES)))
