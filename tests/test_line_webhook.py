@@ -124,6 +124,14 @@ def test_a_bad_or_missing_signature_is_401_and_nothing_is_stored(client, inbox):
     assert inbox_rows(inbox) == []
 
 
+def test_an_oversized_body_is_refused_before_anything_is_stored(client, inbox):
+    from complaints.webhooks.line import MAX_BODY_BYTES
+
+    body = b" " * (MAX_BODY_BYTES + 1)
+    assert client.post(WEBHOOK_PATH, content=body, headers=signed(body)).status_code == 413
+    assert inbox_rows(inbox) == []
+
+
 def test_the_consoles_verify_request_with_no_events_is_answered_200(client, inbox):
     answer = post(client, {"destination": "U0", "events": []})
     assert answer.status_code == 200 and answer.json() == {"stored": 0, "redelivered": 0}

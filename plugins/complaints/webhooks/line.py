@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "line"
 WEBHOOK_PATH = "/line/webhook"
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a public endpoint: far above any real delivery, below a flood
 MESSAGE_TYPES = frozenset({"text", "location", "image", "video", "audio", "file", "sticker"})
 
 
@@ -105,6 +106,8 @@ def inbox_event(event: dict[str, Any], key: str) -> InboxEvent:
 
 def receive(settings: ReceiverSettings, body: bytes, signature: str | None) -> StoreResult:
     """Verify, pseudonymise and store one webhook delivery (the whole request's logic)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"body of {len(body)} bytes is over {MAX_BODY_BYTES}")
     parser = WebhookParser(settings.channel_secret)
     try:
         body_text = body.decode("utf-8")
