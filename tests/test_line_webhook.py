@@ -388,3 +388,11 @@ def test_a_matter_across_midnight_belongs_to_the_day_it_began(client, warehouse_
     assert matter["source_id"] == "01SYNTH0000000000000000001" and "[รูปภาพ 900002]" in matter["description"]
     tomorrow = dataclasses.replace(today, interval_start=END, interval_end=END + timedelta(days=1))
     assert line_adapter.read(tomorrow, line_adapter.plan(tomorrow)[0]).records == []
+
+
+def test_an_unknown_ingest_from_setting_is_refused_with_its_value(sqlite_url):
+    from complaints.adapters import SourceError
+
+    request = inbox_request(sqlite_url, ingest_from="push_api")
+    with pytest.raises(SourceError, match="push_api"):
+        line_adapter.read(request, line_adapter.plan(request)[0])
