@@ -1,7 +1,8 @@
 """`make airflow` end to end: the launcher starts Airflow (API server, scheduler, DAG processor,
 triggerer; LocalExecutor, SQLite metadata) in a temporary home and data directory on a free port,
 the REST API v2 lists every DAG of the project without import errors, a triggered daily run
-loads the warehouse, and the UI shows the DAG list in a real (headless) Chromium."""
+loads the warehouse, the API server's plugin app receives a signed LINE webhook into the
+warehouse's inbox, and the UI shows the DAG list in a real (headless) Chromium."""
 
 from __future__ import annotations
 
@@ -90,6 +91,31 @@ def test_rest_api_lists_every_dag_and_a_triggered_daily_run_succeeds(airflow_ser
     assert window, f"no batch for the window: {batches}"
     assert sum(b.rows_loaded for b in window) > 0
     assert complaints > 0
+
+
+def test_the_api_server_receives_a_signed_line_webhook_into_the_inbox(airflow_server):
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    import requests
+
+    from devtools.demo.environment import LINE_CHANNEL_SECRET
+
+    api, root = airflow_server
+    url = f"{api.base_url}/complaints-webhooks/line/webhook"
+    body = (PROJECT_ROOT / "tests" / "fixtures" / "line" / "conversation.json").read_bytes()
+    digest = hmac.new(LINE_CHANNEL_SECRET.encode(), body, hashlib.sha256).digest()
+    assert requests.post(url, data=body, headers={"X-Line-Signature": "bad"}, timeout=30).status_code == 401
+    answer = requests.post(url, data=body, headers={"X-Line-Signature": base64.b64encode(digest).decode()}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["stored"] + answer.json()["redelivered"] == len(json.loads(body)["events"])
+    engine = create_engine(f"sqlite:///{root / 'data' / 'warehouse.sqlite'}")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT COUNT(*) FROM webhook_inbox WHERE source = 'line'")).scalar_one()
+    engine.dispose()
+    assert stored == len(json.loads(body)["events"])
 
 
 def test_ui_shows_the_dag_list(airflow_server, expected_dag_ids):

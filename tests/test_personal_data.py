@@ -199,6 +199,67 @@ def _line_and_facebook(data_dir: Path) -> None:
     (data_dir / "sources" / "facebook_posts.json").write_text(json.dumps(posts, ensure_ascii=False), "utf-8")
 
 
+def _line_webhook(engine: Engine, data_dir: Path) -> Any:
+    """LINE webhooks (the sender's userId, a mentioned member's, typed numbers) POSTed signed to
+    the receiver, stored in the warehouse's webhook inbox and ingested from there."""
+    import base64
+    import dataclasses
+    import hashlib
+    import hmac
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from complaints.webhooks.line import WEBHOOK_PATH, ReceiverSettings, create_app
+
+    stamp = int((START + timedelta(hours=4)).timestamp() * 1000)
+    source = {"type": "group", "groupId": "C0000000000000000000000000000pdpa", "userId": LINE_USER}
+    mention = {"mentionees": [{"index": 0, "length": 4, "userId": LINE_USER, "type": "user"}]}
+    events = [
+        {
+            "type": "message",
+            "timestamp": stamp,
+            "webhookEventId": "01PDPA00000000000000000001",
+            "source": source,
+            "message": {"id": "810001", "type": "text", "text": TYPED, "mention": mention},
+        },
+        {
+            "type": "message",
+            "timestamp": stamp + 60_000,
+            "webhookEventId": "01PDPA00000000000000000002",
+            "source": source,
+            "message": {"id": "810002", "type": "location", "address": TYPED_2, "latitude": 13.72, "longitude": 100.52},
+        },
+        {
+            "type": "message",
+            "timestamp": stamp + 7_200_000,
+            "webhookEventId": "01PDPA00000000000000000003",
+            "source": {"type": "user", "userId": LINE_USER},
+            "message": {"id": "810003", "type": "text", "text": TYPED_2},
+        },
+        {
+            "type": "memberJoined",
+            "timestamp": stamp,
+            "webhookEventId": "01PDPA00000000000000000004",
+            "source": source,
+            "joined": {"members": [{"type": "user", "userId": LINE_USER}]},
+        },
+    ]
+    body = json.dumps({"destination": "U0", "events": events}, ensure_ascii=False).encode("utf-8")
+    secret = "pdpa-channel-secret"
+    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    settings = ReceiverSettings(channel_secret=secret, engine=engine, pseudonym_key=PSEUDONYM_KEY)
+    answer = TestClient(create_app(lambda: settings)).post(
+        WEBHOOK_PATH, content=body, headers={"X-Line-Signature": signature}
+    )
+    assert answer.status_code == 200, answer.text
+    request = _request("line", data_dir, engine.url.render_as_string(hide_password=False))
+    channel = dataclasses.replace(
+        request.channel, settings={**request.channel.settings, "ingest_from": "webhook_inbox"}
+    )
+    return ingest_channel(dataclasses.replace(request, channel=channel), engine)
+
+
 def _traffy(data_dir: Path) -> None:
     stamp = {"timestamp": "2019-01-15 02:00:00+00", "last_activity": "2019-01-15 03:00:00+00"}
     rows = [
@@ -240,6 +301,8 @@ def pipeline_run(tmp_path, monkeypatch, caplog, capsys):
     with ApiServer(data_dir, token=TOKEN, flaky=False) as server:
         for code in ("line", "facebook"):
             summaries[code] = ingest_channel(_request(code, data_dir, server.base_url, TOKEN), engine)
+    line_webhook = _line_webhook(engine, data_dir)  # LINE as the platform delivers it: the inbox
+    assert line_webhook.rows_read >= 2, line_webhook.as_dict()
 
     compute_and_store(engine, CUTOFF)
     published = render_and_publish(engine, CUTOFF)

@@ -18,6 +18,8 @@ from typing import Any
 from complaints.paths import PROJECT_ROOT
 
 API_TOKEN = "demo-token"
+# The demo LINE channel's secret: the webhook receiver in the API server checks X-Line-Signature with it.
+LINE_CHANNEL_SECRET = "demo-line-channel-secret"
 AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 
 
@@ -40,6 +42,7 @@ def demo_connections(
         "complaints_line_api": dict(api),
         "complaints_facebook_api": dict(api),
         "complaints_pseudonym_key": {"conn_type": "generic", "password": pseudonym_key},
+        "complaints_line_webhook": {"conn_type": "generic", "password": LINE_CHANNEL_SECRET},
     }
 
 

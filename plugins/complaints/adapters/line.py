@@ -1,5 +1,13 @@
-"""LINE official account adapter: pages through ``GET /v1/complaints`` (see docs/architecture.md).
+"""LINE official account adapter.
 
+``ingest_from: webhook_inbox`` (the real platform): LINE pushes webhooks, the receiver
+(complaints.webhooks.line) stores them in the webhook inbox, and this adapter reads the
+interval's stored events and groups the messages into matters (see :mod:`complaints.adapters.line_matters`).
+``source_url`` is then the inbox's SQLAlchemy URL (the channel's ``connection_id`` names the
+warehouse connection).
+
+``ingest_from: pull_api`` (legacy, kept for the demo's stand-in server until it posts real
+webhooks; LINE itself has no such API): pages through ``GET /v1/complaints``.
 One part per run, the interval itself (``"<start>..<end>"``, ISO timestamps in Bangkok time).
 The API filters on ``complaint.updatedAt`` in ``[start_time, end_time)`` (epoch ms) and
 answers ``{"events": [...], "page": n, "hasNext": bool}``; pages are read until ``hasNext``
@@ -41,6 +49,17 @@ def plan(request: ExtractRequest) -> list[str]:
 
 
 def read(request: ExtractRequest, part: str) -> ExtractedBatch:
+    mode = request.channel.settings.get("ingest_from", "pull_api")
+    if mode == "webhook_inbox":
+        from complaints.adapters.line_matters import read_inbox
+
+        return read_inbox(request, part)
+    if mode != "pull_api":
+        raise SourceError(f"LINE: ingest_from {mode!r} is neither 'webhook_inbox' nor 'pull_api'")
+    return _read_pull_api(request, part)
+
+
+def _read_pull_api(request: ExtractRequest, part: str) -> ExtractedBatch:
     start, end = parse_interval_part(part, "LINE")
     settings = request.channel.settings
     page_size = int(settings.get("page_size", DEFAULT_PAGE_SIZE))

@@ -1,0 +1,1 @@
+"""Receivers for push sources (LINE webhooks) and the durable inbox they write to."""
