@@ -66,7 +66,7 @@ def test_the_index_links_a_page_per_run_that_names_the_failed_expectation_and_th
     assert page.is_relative_to(docs_dir(tmp_path) / "validations" / "complaints_mis")
     assert outcome.data_docs_url == page.as_uri().replace("+", "%2B")
 
-    index = build_data_docs(["mis"], tmp_path)
+    index = build_data_docs([validation.build_suite("mis")], tmp_path)
     assert index == (docs_dir(tmp_path) / "index.html").resolve()
     assert page.resolve() in linked_pages(index)
     listed = text_of(index)
@@ -82,17 +82,17 @@ def test_the_index_links_a_page_per_run_that_names_the_failed_expectation_and_th
 
 def test_a_later_process_adds_its_runs_to_the_same_site_and_a_rerun_replaces_its_page(tmp_path):
     first = validate([record("T-0001", status="finished")], BATCH_1, "1555_20190115.csv", tmp_path)
-    build_data_docs(["mis"], tmp_path)
+    build_data_docs([validation.build_suite("mis")], tmp_path)
 
     new_process()
     second = validate([record("T-0101", district_code="9999")], BATCH_2, "1555_20190116.csv", tmp_path)
-    index = build_data_docs(["mis"], tmp_path)
+    index = build_data_docs([validation.build_suite("mis")], tmp_path)
     assert {first.data_docs_path.resolve(), second.data_docs_path.resolve()} <= linked_pages(index)
     assert "status not in the configured list" in text_of(index) and "finished" in text_of(index)
 
     new_process()  # the first file again (an Airflow retry): one page for the batch, the newer one
     again = validate([record("T-0001", status="finished")], BATCH_1, "1555_20190115.csv", tmp_path)
-    index = build_data_docs(["mis"], tmp_path)
+    index = build_data_docs([validation.build_suite("mis")], tmp_path)
     assert not first.data_docs_path.exists() and again.data_docs_path.is_file()
     pages = {p.resolve() for p in docs_dir(tmp_path).glob("validations/**/*.html")}
     assert pages == {again.data_docs_path.resolve(), second.data_docs_path.resolve()} == linked_pages(index) & pages
@@ -143,7 +143,7 @@ def test_unmapped_labels_are_listed_with_their_counts_even_within_their_threshol
     rows[3] = record("U-0003", responsible_unit="unmapped", unmapped_unit="กรุงเทพโปร่งใส")
     outcome = validate(rows, BATCH_1, "traffy_fondue_20230512.csv", tmp_path)
     assert len(outcome.valid) == 40 and outcome.unmapped_over_threshold == []  # 1 of 40: within 5 %
-    listed = text_of(build_data_docs(["mis"], tmp_path))
+    listed = text_of(build_data_docs([validation.build_suite("mis")], tmp_path))
     assert "unit label with no crosswalk line" in listed and "(within its threshold)" in listed
     assert "กรุงเทพโปร่งใส" in listed
     assert "กรุงเทพโปร่งใส" in text_of(outcome.data_docs_path)

@@ -23,13 +23,13 @@ from pypdf import PdfReader
 
 from complaints.config import load_config
 from complaints.report import render_report, report_basename
+from complaints.report.content import load_unit_texts
 from complaints.report.fonts import thai_font
 from complaints.report.render import (
     REPORT_TEMPLATES_DIR,
     RefusedURL,
     build_context,
     figures_sentence,
-    load_unit_texts,
     local_url_fetcher,
     make_environment,
     render_html,

@@ -48,7 +48,7 @@ from complaints.paths import data_dir as default_data_dir
 from complaints.thai_time import BANGKOK
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
     from great_expectations.data_context import EphemeralDataContext
     from great_expectations.render.renderer.site_builder import SiteBuilder
 
@@ -278,8 +278,13 @@ def _site_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_data_docs(channels: Iterable[str], data_dir: Path | None = None, *, all_pages: bool = False) -> Path:
-    """Refresh the channels' suite pages and rebuild the index from every stored result.
+def build_data_docs(
+    suites: Iterable[ExpectationSuite], data_dir: Path | None = None, *, all_pages: bool = False
+) -> Path:
+    """Refresh the given suites' pages and rebuild the index from every stored result.
+
+    The caller builds the suites (``complaints.validation.build_suite``): this module renders
+    what validation produced and never imports it back.
 
     Validation pages are not rendered again (:func:`record_validation` did), unless
     ``all_pages`` (after a GX upgrade, say). GX's index builder drops pages whose result is
@@ -287,16 +292,14 @@ def build_data_docs(channels: Iterable[str], data_dir: Path | None = None, *, al
     """
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from complaints.validation import build_suite
-
     root = Path(data_dir or default_data_dir()).resolve()
     docs = _docs(root)
     # GX renders the pages of the resources named here, every page when none is named.
     resources = [ExpectationSuiteIdentifier(name=INDEX_ONLY)]
     with _site_lock(root):
-        for channel in channels:
-            suite = docs.context.suites.add_or_update(build_suite(channel))
-            resources.append(ExpectationSuiteIdentifier(name=suite.name))
+        for suite in suites:
+            stored = docs.context.suites.add_or_update(suite)
+            resources.append(ExpectationSuiteIdentifier(name=stored.name))
         index_url, _ = docs.site.build(resource_identifiers=None if all_pages else resources, build_index=True)
     return _path_of(str(index_url))
 

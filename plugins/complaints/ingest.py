@@ -30,7 +30,7 @@ from complaints.canonical import (
 )
 from complaints.config import load_config
 from complaints.errors import HeldBatch, IngestError, QualityGateError
-from complaints.validation import split_duplicates, validate_records
+from complaints.validation import build_suite, split_duplicates, validate_records
 from complaints.vocabulary import BatchOutcome
 from complaints.warehouse import BatchLedger, find_ingested_file, find_newer_delivery, write_batch
 
@@ -353,7 +353,7 @@ def _build_data_docs(request: ExtractRequest) -> None:
     from complaints.data_docs import build_data_docs
 
     try:
-        index = build_data_docs([request.channel.code], request.data_dir)
+        index = build_data_docs([build_suite(request.channel.code)], request.data_dir)
     except Exception:  # diagnostics only: never fails a load
         log.exception("Data Docs: could not build the index for channel %s", request.channel.code)
     else:

@@ -369,7 +369,7 @@ def build_unit_workbook(digest: OverdueDigest, unit: UnitDigest):
     from openpyxl import Workbook
 
     # The quarterly report's sheet writer: Thai headers, frozen header row, formats, filter.
-    from complaints.report.xlsx import _sheet
+    from complaints.report.xlsx import write_sheet
 
     wb = Workbook()
     c = unit.counts
@@ -390,9 +390,9 @@ def build_unit_workbook(digest: OverdueDigest, unit: UnitDigest):
         ["เกณฑ์การให้คะแนนฉบับ", digest.rubric_version],
         ["จัดทำเมื่อ (เวลากรุงเทพฯ)", digest.computed_at.astimezone(BANGKOK).replace(tzinfo=None)],
     ]
-    ws = _sheet(wb, "สรุป", [("รายการ", "text"), ("ค่า", "value")], summary, first=True)
+    ws = write_sheet(wb, "สรุป", [("รายการ", "text"), ("ค่า", "value")], summary, first=True)
     ws["B" + str(len(summary) + 1)].number_format = "yyyy-mm-dd hh:mm"
-    _sheet(
+    write_sheet(
         wb,
         "รายการเรื่อง",
         [

@@ -17,7 +17,7 @@ from complaints.indicator.result import BreakdownRow, IndicatorResult
 from complaints.thai_time import BANGKOK, THAI_MONTHS, thai_date
 
 if TYPE_CHECKING:
-    from complaints.report.render import UnitTexts
+    from complaints.report.content import UnitTexts
 
 INT_FMT = "#,##0"
 PCT_FMT = "0.00"
@@ -46,7 +46,7 @@ def _naive_bangkok(value: datetime | None) -> datetime | None:
     return value.astimezone(BANGKOK).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _sheet(wb, title: str, columns: list[tuple[str, str]], rows: list[list[Any]], first: bool = False):
+def write_sheet(wb, title: str, columns: list[tuple[str, str]], rows: list[list[Any]], first: bool = False):
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -99,7 +99,7 @@ def _breakdown(wb, title: str, what: str, rows: list[BreakdownRow], counted: set
             row.append("นับ" if r.code in counted else "ไม่นับ")
         row += [f.received, f.resolved, _num(f.pct_resolved), f.in_progress, _num(f.pct_in_progress)]
         data.append(row)
-    _sheet(wb, title, columns, data)
+    write_sheet(wb, title, columns, data)
 
 
 def build_workbook(result: IndicatorResult, texts: UnitTexts):
@@ -107,7 +107,7 @@ def build_workbook(result: IndicatorResult, texts: UnitTexts):
     from openpyxl import Workbook
 
     from complaints.fiscal import fiscal_year_end
-    from complaints.report.render import channel_names, freshness_rows
+    from complaints.report.content import channel_names, freshness_rows
 
     wb = Workbook()
     t = result.totals
@@ -144,7 +144,7 @@ def build_workbook(result: IndicatorResult, texts: UnitTexts):
         ["เกณฑ์การให้คะแนนฉบับ", result.rubric_version, None],
         ["ประมวลผลเมื่อ (เวลากรุงเทพฯ)", _naive_bangkok(result.computed_at), None],
     ]
-    ws = _sheet(wb, "สรุป", [("รายการ", "text"), ("ค่า", "value"), ("หมายเหตุ", "note")], summary, first=True)
+    ws = write_sheet(wb, "สรุป", [("รายการ", "text"), ("ค่า", "value"), ("หมายเหตุ", "note")], summary, first=True)
     # Formats cell by cell: column B mixes counts, percentages, points and text.
     pct_labels = ("ร้อยละ", "คะแนน", "เป้าหมาย")
     for row in ws.iter_rows(min_row=2):
@@ -158,7 +158,7 @@ def build_workbook(result: IndicatorResult, texts: UnitTexts):
         if isinstance(note.value, date):
             note.number_format = DATE_FMT
 
-    _sheet(
+    write_sheet(
         wb,
         "รายเดือน",
         [
@@ -189,7 +189,7 @@ def build_workbook(result: IndicatorResult, texts: UnitTexts):
     _breakdown(wb, "ประเภทเรื่อง", "ประเภทเรื่อง", result.by_category)
 
     matters = sorted(result.open_matters, key=lambda m: (-m.age_business_days, m.received_date))
-    _sheet(
+    write_sheet(
         wb,
         "เรื่องค้างดำเนินการ",
         [
@@ -226,7 +226,7 @@ def build_workbook(result: IndicatorResult, texts: UnitTexts):
     )
 
     states = {"ok": "เป็นปัจจุบัน", "stale": "ไม่เป็นปัจจุบัน", "missing": "ไม่มีข้อมูล"}
-    _sheet(
+    write_sheet(
         wb,
         "ความเป็นปัจจุบันข้อมูล",
         [
