@@ -33,7 +33,7 @@ airflow: venv
 # docker-compose.yaml's topology as processes here: PostgreSQL metadata, Redis, two Celery workers
 # (PostgreSQL and Redis on 127.0.0.1); checked against the embedded run. See README "Scaling out".
 scale-demo: venv
-	PYTHONPATH=$(CURDIR)/plugins:$(CURDIR) $(PY) -m devtools.scale_demo
+	$(PY) -m devtools.scale_demo
 
 # Installs the missing TEST_PACKAGES first when run as root (as on CI); otherwise the tests that
 # need them are skipped, each with its reason in the summary (-rs).

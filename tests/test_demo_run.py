@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from complaints.adapters import ExtractRequest
-from complaints.config import load_config
+from adapter_fixtures import day_request
 from complaints.ingest import QualityGateError, ingest_channel
 from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
-from conftest import PSEUDONYM_KEY
 from devtools.demo.generate import write_held_hotline_delivery
 from devtools.demo.mail_sink import MailSink
 from devtools.demo.run_dags import take_job, write_jobs
@@ -73,13 +71,7 @@ def test_the_demos_late_1555_delivery_is_held_by_the_quality_gate(tmp_path):
     assert path.name == "1555_20191101.csv"
     engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
     ensure_schema(engine)
-    request = ExtractRequest(
-        channel=load_config().channels["hotline_1555"],
-        interval_start=datetime(2019, 11, 1, tzinfo=BANGKOK),
-        interval_end=datetime(2019, 11, 2, tzinfo=BANGKOK),
-        pseudonym_key=PSEUDONYM_KEY,
-        data_dir=tmp_path,
-    )
+    request = day_request("hotline_1555", datetime(2019, 11, 1, tzinfo=BANGKOK), tmp_path)
     with pytest.raises(QualityGateError, match=r"6 of 24 rows \(25.0%\) failed validation"):
         ingest_channel(request, engine)
     with engine.connect() as conn:

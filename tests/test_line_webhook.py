@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from complaints.thai_time import BANGKOK
 from complaints.warehouse import ensure_schema, make_engine
 from complaints.webhooks.inbox import count_by_kind, ensure_inbox_schema
 from complaints.webhooks.line import WEBHOOK_PATH, ReceiverSettings, create_app
+from devtools.demo.airflow_local import free_port
 
 REAL = Path("/work/shared/realdata/apis/line")
 CONVERSATION = Path(__file__).parent / "fixtures" / "line" / "conversation.json"
@@ -290,16 +290,10 @@ def test_no_raw_user_id_or_phone_reaches_any_warehouse_table(client, warehouse_u
 # -- served for real -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_real_uvicorn_server_stores_a_signed_delivery(sqlite_url):
     engine = make_engine(sqlite_url)
     settings = ReceiverSettings(channel_secret=SECRET, engine=engine, pseudonym_key=KEY)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(lambda: settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -338,7 +332,7 @@ def test_standalone_uvicorn_reads_the_secret_warehouse_and_key_from_airflow_conn
     import sys
 
     warehouse = tmp_path / "inbox.sqlite"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AIRFLOW_CONN_COMPLAINTS_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),

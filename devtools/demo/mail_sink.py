@@ -12,19 +12,14 @@ import email
 import email.policy
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devtools.demo.airflow_local import free_port
+
 FROM_EMAIL = "complaints-pipeline@district.example"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _slug(text: str) -> str:
@@ -66,7 +61,7 @@ class MailSink:
         from aiosmtpd.controller import Controller
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self

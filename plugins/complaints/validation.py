@@ -229,13 +229,11 @@ def build_suite(channel: str, now: datetime | None = None) -> gx.ExpectationSuit
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=f"complaints_{channel}")
-    for class_name, kwargs, reason in _expectations(now or datetime.now(UTC)):
+    rules = [(rule, {}) for rule in _expectations(now or datetime.now(UTC))]
+    rules += [(rule, {"kind": UNMAPPED_KIND}) for rule in _unmapped_expectations()]
+    for (class_name, kwargs, reason), extra_meta in rules:
         expectation_class = getattr(gx.expectations, class_name)
-        suite.add_expectation(expectation_class(**kwargs, meta={"reason": reason}, notes=reason))
-    for class_name, kwargs, reason in _unmapped_expectations():
-        expectation_class = getattr(gx.expectations, class_name)
-        meta = {"reason": reason, "kind": UNMAPPED_KIND}
-        suite.add_expectation(expectation_class(**kwargs, meta=meta, notes=reason))
+        suite.add_expectation(expectation_class(**kwargs, meta={"reason": reason, **extra_meta}, notes=reason))
     return suite
 
 
